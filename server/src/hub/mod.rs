@@ -1,0 +1,114 @@
+//! The signalling hub: a registry of session actors, started on the first join and gone with the last
+//! connection.
+
+mod actor;
+pub mod commands;
+mod requests;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use otter_protocol::SessionId;
+use tokio::sync::{mpsc, oneshot};
+use tracing::Instrument;
+
+pub use commands::{Command, Epoch, Joined, Outbox, RestCommand, Resumed, OUTBOX_CAPACITY};
+
+use crate::config::Limits;
+use crate::metrics::Metrics;
+
+/// Commands a session actor queues before senders wait.
+const ACTOR_QUEUE: usize = 1024;
+
+/// The registry of live sessions. Cheap to clone.
+#[derive(Clone)]
+pub struct Hub {
+    inner: Arc<HubInner>,
+}
+
+pub(crate) struct HubInner {
+    /// Held only to look up, insert or remove an entry; never across an await.
+    sessions: Mutex<HashMap<String, mpsc::Sender<Command>>>,
+    limits: Limits,
+    pub(crate) metrics: Arc<Metrics>,
+}
+
+impl HubInner {
+    /// Removes the actor's entry if nothing is queued for it; a command queued meanwhile keeps it alive.
+    fn unregister_if_idle(&self, id: &SessionId, rx: &mpsc::Receiver<Command>) -> bool {
+        let mut sessions = self.sessions.lock().expect("hub lock is never poisoned: no panics under it");
+        if !rx.is_empty() {
+            return false;
+        }
+        sessions.remove(id.as_str());
+        self.metrics.sessions.dec();
+        true
+    }
+}
+
+impl Hub {
+    /// An empty hub.
+    pub fn new(limits: Limits, metrics: Arc<Metrics>) -> Self {
+        Self {
+            inner: Arc::new(HubInner {
+                sessions: Mutex::new(HashMap::new()),
+                limits,
+                metrics,
+            }),
+        }
+    }
+
+    /// The number of live sessions.
+    pub fn session_count(&self) -> usize {
+        self.inner.sessions.lock().expect("hub lock is never poisoned").len()
+    }
+
+    fn sender(&self, id: &SessionId, start: bool) -> Option<mpsc::Sender<Command>> {
+        let mut sessions = self.inner.sessions.lock().expect("hub lock is never poisoned");
+        if let Some(tx) = sessions.get(id.as_str()) {
+            if !tx.is_closed() {
+                return Some(tx.clone());
+            }
+        }
+        if !start {
+            return None;
+        }
+        let (tx, rx) = mpsc::channel(ACTOR_QUEUE);
+        sessions.insert(id.as_str().to_owned(), tx.clone());
+        self.inner.metrics.sessions.inc();
+        let actor = actor::SessionActor::new(id.clone(), self.inner.limits.clone(), self.inner.clone());
+        let span = tracing::info_span!("session", id = %id);
+        tokio::spawn(actor.run(rx).instrument(span));
+        Some(tx)
+    }
+
+    /// Sends a command to a session, starting its actor when `start` (joins). Returns false when the
+    /// session has no actor and `start` is false.
+    pub async fn send(&self, id: &SessionId, mut command: Command, start: bool) -> bool {
+        // An actor may end between the lookup and the send; then its entry is stale and a retry starts a
+        // new one.
+        for _ in 0..3 {
+            let Some(tx) = self.sender(id, start) else { return false };
+            match tx.send(command).await {
+                Ok(()) => return true,
+                Err(mpsc::error::SendError(c)) => command = c,
+            }
+        }
+        false
+    }
+
+    /// Sends a command built around a reply channel and waits for the answer; None when the session has
+    /// no actor (and `start` is false) or the actor went away.
+    pub async fn ask<T>(
+        &self,
+        id: &SessionId,
+        start: bool,
+        make: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Option<T> {
+        let (reply, answer) = oneshot::channel();
+        if !self.send(id, make(reply), start).await {
+            return None;
+        }
+        answer.await.ok()
+    }
+}

@@ -1,0 +1,43 @@
+//! The Otter session server, a library; `otter serve` runs it.
+//!
+//! A client opens a WebSocket at [`otter_protocol::SIGNAL_PATH`]; [`ws`] checks its token ([`tokens`]) and
+//! hands it to the session's actor in the [`hub`], which owns that session's connections and streams.
+//! [`rest`] is the OpenTok-compatible REST API, [`metrics`] the Prometheus counters, and [`serve`] binds,
+//! adds TLS and shuts down gracefully. [`app`] builds the router, so tests can drive it without a port.
+
+pub mod api_error;
+pub mod config;
+pub mod hub;
+pub mod metrics;
+pub mod rate_limit;
+pub mod rest;
+pub mod serve;
+pub mod session_ids;
+pub mod state;
+pub mod tokens;
+pub mod ws;
+
+use axum::routing::{delete, get, post};
+use axum::Router;
+
+pub use config::{Limits, Project, ServerConfig};
+pub use serve::{start, ListenOptions, RunningServer};
+pub use state::{AppState, ServerState};
+
+/// The server's routes.
+pub fn app(state: AppState) -> Router {
+    let session = "/v2/project/{key}/session/{sid}";
+    Router::new()
+        .route(otter_protocol::SIGNAL_PATH, get(ws::upgrade))
+        .route("/session/create", post(rest::create_session))
+        .route(&format!("{session}/stream"), get(rest::list_streams))
+        .route(&format!("{session}/stream/{{stream_id}}"), get(rest::get_stream))
+        .route(&format!("{session}/stream/{{stream_id}}/mute"), post(rest::mute_stream))
+        .route(&format!("{session}/connection/{{cid}}"), delete(rest::force_disconnect))
+        .route(&format!("{session}/connection/{{cid}}/signal"), post(rest::signal_one))
+        .route(&format!("{session}/signal"), post(rest::signal_all))
+        .route(&format!("{session}/mute"), post(rest::mute_all))
+        .route("/metrics", get(rest::metrics))
+        .route("/healthz", get(|| async { "ok" }))
+        .with_state(state)
+}

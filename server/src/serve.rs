@@ -1,0 +1,83 @@
+//! Running the server: bind, optional TLS (rustls), graceful shutdown that tells clients first.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum_server::tls_rustls::RustlsConfig;
+use axum_server::Handle;
+
+use crate::config::ServerConfig;
+use crate::state::{AppState, ServerState};
+
+/// Where and how to listen.
+#[derive(Debug, Clone)]
+pub struct ListenOptions {
+    /// Address to bind; port 0 picks a free one.
+    pub addr: SocketAddr,
+    /// PEM certificate chain and private key; with them the server speaks `https`/`wss`.
+    pub tls: Option<(PathBuf, PathBuf)>,
+}
+
+impl Default for ListenOptions {
+    fn default() -> Self {
+        Self { addr: SocketAddr::from(([127, 0, 0, 1], 0)), tls: None }
+    }
+}
+
+/// A running server.
+pub struct RunningServer {
+    /// The bound address.
+    pub addr: SocketAddr,
+    tls: bool,
+    state: AppState,
+    handle: Handle,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// `http://ADDR` or `https://ADDR`.
+    pub fn url(&self) -> String {
+        format!("{}://{}", if self.tls { "https" } else { "http" }, self.addr)
+    }
+
+    /// The shared state (configuration, hub, metrics).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Tells every client the server is going away, then stops accepting and waits (up to `grace`) for
+    /// connections to close.
+    pub async fn shutdown(self, grace: Duration) {
+        self.state.begin_shutdown();
+        self.handle.graceful_shutdown(Some(grace));
+        let _ = self.task.await;
+    }
+}
+
+/// Binds and starts serving in a background task.
+pub async fn start(config: ServerConfig, listen: ListenOptions) -> anyhow::Result<RunningServer> {
+    let state = ServerState::new(config);
+    let listener = TcpListener::bind(listen.addr).with_context(|| format!("cannot listen on {}", listen.addr))?;
+    listener.set_nonblocking(true)?;
+    let addr = listener.local_addr()?;
+    let app = crate::app(state.clone()).into_make_service();
+    let handle = Handle::new();
+    let task = match &listen.tls {
+        Some((cert, key)) => {
+            // One crypto provider for the process; ring is the one compiled in.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            let tls = RustlsConfig::from_pem_file(cert, key)
+                .await
+                .with_context(|| format!("cannot load TLS certificate {} / key {}", cert.display(), key.display()))?;
+            let server = axum_server::from_tcp_rustls(listener, tls).handle(handle.clone());
+            tokio::spawn(server.serve(app))
+        }
+        None => {
+            let server = axum_server::from_tcp(listener).handle(handle.clone());
+            tokio::spawn(server.serve(app))
+        }
+    };
+    Ok(RunningServer { addr, tls: listen.tls.is_some(), state, handle, task })
+}
