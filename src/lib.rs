@@ -1,1 +1,38 @@
-//! otter
+//! Otter's client engine: OpenTok-style sessions from any Rust program (the Dioxus components and the
+//! `otter` CLI are built on it).
+//!
+//! A [`Session`] is a cheap, clonable handle. [`Session::connect`] starts a driver task that owns the
+//! WebSocket and a sans-IO [`core::SessionCore`]; the handle sends it commands, and events come back on a
+//! broadcast channel ([`Session::events`]) as [`SessionEvent`]s.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), otter::OtError> {
+//! use otter::{Session, SessionEvent, SessionOptions};
+//! let session = Session::init("API_KEY", "SESSION_ID", SessionOptions::with_api_url("http://127.0.0.1:8080"));
+//! let mut events = session.events();
+//! session.connect("TOKEN").await?;
+//! while let Some(event) = events.recv().await {
+//!     if let SessionEvent::Signal(s) = event {
+//!         println!("{}: {}", s.signal_type, s.data);
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+
+pub mod core;
+mod driver;
+pub mod events;
+pub mod options;
+mod session;
+mod system;
+mod transport;
+
+pub use crate::core::{SessionState, SessionStatus};
+pub use events::*;
+pub use options::{IceConfig, IceServer, IncludeServers, SessionOptions, TransportPolicy};
+pub use otter_protocol::{
+    Connection, ConnectionId, DisconnectReason, ErrorCode, OtError, Role, SessionId, Stream,
+    StreamDestroyedReason, StreamId, VideoType,
+};
+pub use session::{Capabilities, EventStream, Session, SignalRequest};
+pub use system::{check_system_requirements, MissingRequirement};

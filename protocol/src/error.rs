@@ -172,7 +172,10 @@ mod tests {
         let back: OtError = serde_json::from_str(&serde_json::to_string(&e).unwrap()).unwrap();
         assert_eq!(back, e);
         assert_eq!(back.kind(), Some(ErrorCode::HardwareUnavailable));
-        assert_eq!(ErrorCode::lookup(1500, None), Some(ErrorCode::UnableToPublish));
+        assert_eq!(
+            ErrorCode::lookup(1500, None),
+            Some(ErrorCode::UnableToPublish)
+        );
         assert_eq!(ErrorCode::lookup(9999, None), None);
     }
 }

@@ -35,7 +35,10 @@ fn check_simple(s: &str, max: usize) -> Result<(), IdError> {
     if s.len() > max {
         return Err(IdError::TooLong(max));
     }
-    if !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+    if !s
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
         return Err(IdError::BadCharacter);
     }
     Ok(())

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::OtError;
 use crate::ids::{ConnectionId, SessionId, StreamId};
-use crate::objects::{Connection, DisconnectReason, Role, Stream, StreamDestroyedReason, VideoType};
+use crate::objects::{
+    Connection, DisconnectReason, Role, Stream, StreamDestroyedReason, VideoType,
+};
 use crate::MAX_FRAME_BYTES;
 
 /// A client → server message.
@@ -313,9 +315,18 @@ mod tests {
 
     #[test]
     fn rejects_oversized_and_malformed() {
-        let big = format!("{{\"type\":\"leave\",\"pad\":\"{}\"}}", "x".repeat(MAX_FRAME_BYTES));
-        assert!(matches!(ClientMessage::decode(&big), Err(DecodeError::TooLarge(_))));
-        assert!(matches!(ClientMessage::decode("{\"type\":\"nope\"}"), Err(DecodeError::Malformed(_))));
+        let big = format!(
+            "{{\"type\":\"leave\",\"pad\":\"{}\"}}",
+            "x".repeat(MAX_FRAME_BYTES)
+        );
+        assert!(matches!(
+            ClientMessage::decode(&big),
+            Err(DecodeError::TooLarge(_))
+        ));
+        assert!(matches!(
+            ClientMessage::decode("{\"type\":\"nope\"}"),
+            Err(DecodeError::Malformed(_))
+        ));
         assert!(ClientMessage::decode(
             "{\"type\":\"force_disconnect\",\"id\":1,\"connection_id\":\"../x\"}"
         )

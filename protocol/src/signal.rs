@@ -18,8 +18,9 @@ pub fn validate(signal_type: &str, data: &str) -> Result<(), OtError> {
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'~'))
     {
-        return Err(ErrorCode::BadRequest
-            .with_message("signal type may only contain A-Z a-z 0-9 - _ ~"));
+        return Err(
+            ErrorCode::BadRequest.with_message("signal type may only contain A-Z a-z 0-9 - _ ~")
+        );
     }
     if data.len() > MAX_SIGNAL_DATA_BYTES {
         return Err(ErrorCode::PayloadTooLarge.with_message(format!(

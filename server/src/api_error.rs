@@ -16,7 +16,10 @@ pub struct ApiError {
 impl ApiError {
     /// A failure with a status and message.
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self { status, message: message.into() }
+        Self {
+            status,
+            message: message.into(),
+        }
     }
 
     /// 403, as the OpenTok SDKs expect for bad credentials.
@@ -36,7 +39,10 @@ impl ApiError {
 
     /// 503: the session's actor did not answer.
     pub fn unavailable() -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "the session is unavailable")
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the session is unavailable",
+        )
     }
 }
 
@@ -54,6 +60,10 @@ impl From<OtError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         tracing::debug!(status = self.status.as_u16(), message = %self.message, "REST request failed");
-        (self.status, Json(json!({ "code": self.status.as_u16(), "message": self.message }))).into_response()
+        (
+            self.status,
+            Json(json!({ "code": self.status.as_u16(), "message": self.message })),
+        )
+            .into_response()
     }
 }

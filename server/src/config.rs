@@ -127,7 +127,10 @@ impl ServerConfig {
     pub fn development() -> Self {
         use rand::distributions::{Alphanumeric, DistString};
         let mut rng = rand::thread_rng();
-        let key = format!("{}", rand::Rng::gen_range(&mut rng, 10_000_000u32..100_000_000));
+        let key = format!(
+            "{}",
+            rand::Rng::gen_range(&mut rng, 10_000_000u32..100_000_000)
+        );
         Self::with_project(key, Alphanumeric.sample_string(&mut rng, 40))
     }
 

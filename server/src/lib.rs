@@ -31,10 +31,22 @@ pub fn app(state: AppState) -> Router {
         .route(otter_protocol::SIGNAL_PATH, get(ws::upgrade))
         .route("/session/create", post(rest::create_session))
         .route(&format!("{session}/stream"), get(rest::list_streams))
-        .route(&format!("{session}/stream/{{stream_id}}"), get(rest::get_stream))
-        .route(&format!("{session}/stream/{{stream_id}}/mute"), post(rest::mute_stream))
-        .route(&format!("{session}/connection/{{cid}}"), delete(rest::force_disconnect))
-        .route(&format!("{session}/connection/{{cid}}/signal"), post(rest::signal_one))
+        .route(
+            &format!("{session}/stream/{{stream_id}}"),
+            get(rest::get_stream),
+        )
+        .route(
+            &format!("{session}/stream/{{stream_id}}/mute"),
+            post(rest::mute_stream),
+        )
+        .route(
+            &format!("{session}/connection/{{cid}}"),
+            delete(rest::force_disconnect),
+        )
+        .route(
+            &format!("{session}/connection/{{cid}}/signal"),
+            post(rest::signal_one),
+        )
         .route(&format!("{session}/signal"), post(rest::signal_all))
         .route(&format!("{session}/mute"), post(rest::mute_all))
         .route("/metrics", get(rest::metrics))

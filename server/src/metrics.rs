@@ -73,14 +73,20 @@ impl Metrics {
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "# HELP otter_sessions Live sessions.\n# TYPE otter_sessions gauge");
+        let _ = writeln!(
+            out,
+            "# HELP otter_sessions Live sessions.\n# TYPE otter_sessions gauge"
+        );
         let _ = writeln!(out, "otter_sessions {}", self.sessions.get());
         let _ = writeln!(
             out,
             "# HELP otter_connections Connections, live or waiting for a resume.\n# TYPE otter_connections gauge"
         );
         let _ = writeln!(out, "otter_connections {}", self.connections.get());
-        let _ = writeln!(out, "# HELP otter_signals_total Signals delivered.\n# TYPE otter_signals_total counter");
+        let _ = writeln!(
+            out,
+            "# HELP otter_signals_total Signals delivered.\n# TYPE otter_signals_total counter"
+        );
         let _ = writeln!(out, "otter_signals_total {}", self.signals.get());
         let _ = writeln!(out, "# HELP otter_errors_total Errors answered, by code.\n# TYPE otter_errors_total counter");
         let mut seen = Vec::new();
@@ -96,7 +102,11 @@ impl Metrics {
                 .filter(|(_, c)| c.code() == code.code())
                 .map(|(j, _)| self.errors[j].get())
                 .sum();
-            let _ = writeln!(out, "otter_errors_total{{code=\"{}\"}} {total}", code.code());
+            let _ = writeln!(
+                out,
+                "otter_errors_total{{code=\"{}\"}} {total}",
+                code.code()
+            );
         }
         out
     }

@@ -20,7 +20,11 @@ use crate::tokens;
 /// The header OpenTok SDKs authenticate with.
 pub const AUTH_HEADER: &str = "x-opentok-auth";
 
-fn authenticate<'a>(state: &'a AppState, headers: &HeaderMap, api_key: Option<&str>) -> Result<&'a Project, ApiError> {
+fn authenticate<'a>(
+    state: &'a AppState,
+    headers: &HeaderMap,
+    api_key: Option<&str>,
+) -> Result<&'a Project, ApiError> {
     let value = headers
         .get(AUTH_HEADER)
         .and_then(|v| v.to_str().ok())
@@ -49,15 +53,21 @@ pub async fn create_session(
     let project = authenticate(&state, &headers, None)?;
     if let Some(p) = form.p2p.as_deref() {
         if !matches!(p, "enabled" | "disabled") {
-            return Err(ApiError::bad_request("p2p.preference must be enabled or disabled"));
+            return Err(ApiError::bad_request(
+                "p2p.preference must be enabled or disabled",
+            ));
         }
     }
     if let Some(m) = form.archive_mode.as_deref() {
         if !matches!(m, "manual" | "always") {
-            return Err(ApiError::bad_request("archiveMode must be manual or always"));
+            return Err(ApiError::bad_request(
+                "archiveMode must be manual or always",
+            ));
         }
     }
-    let location = form.location.unwrap_or_else(|| state.config.location.clone());
+    let location = form
+        .location
+        .unwrap_or_else(|| state.config.location.clone());
     if !location.is_empty() && location.parse::<std::net::Ipv4Addr>().is_err() {
         return Err(ApiError::bad_request("location must be an IPv4 address"));
     }
@@ -71,7 +81,11 @@ pub async fn create_session(
         "create_dt": created,
         "media_server_url": state.config.public_url.clone().unwrap_or_default(),
     }]);
-    Ok(([(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response())
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response())
 }
 
 /// Path of session-scoped calls.
@@ -82,11 +96,19 @@ pub struct SessionPath {
 }
 
 /// Checks credentials and that the session ID is well formed and of the authenticated project.
-fn session(state: &AppState, headers: &HeaderMap, key: &str, sid: &str) -> Result<SessionId, ApiError> {
+fn session(
+    state: &AppState,
+    headers: &HeaderMap,
+    key: &str,
+    sid: &str,
+) -> Result<SessionId, ApiError> {
     authenticate(state, headers, Some(key))?;
-    let id = SessionId::new(sid).map_err(|e| ApiError::bad_request(format!("invalid session ID: {e}")))?;
+    let id = SessionId::new(sid)
+        .map_err(|e| ApiError::bad_request(format!("invalid session ID: {e}")))?;
     if id.api_key() != key {
-        return Err(ApiError::forbidden("the session belongs to another project"));
+        return Err(ApiError::forbidden(
+            "the session belongs to another project",
+        ));
     }
     Ok(id)
 }
@@ -103,7 +125,9 @@ fn stream_json(s: &Stream) -> Value {
 async fn streams(state: &AppState, id: &SessionId) -> Vec<Stream> {
     state
         .hub
-        .ask(id, false, |reply| Command::Rest(RestCommand::ListStreams(reply)))
+        .ask(id, false, |reply| {
+            Command::Rest(RestCommand::ListStreams(reply))
+        })
         .await
         .unwrap_or_default()
 }
@@ -126,7 +150,8 @@ pub async fn get_stream(
     Path((key, sid, stream_id)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
     let id = session(&state, &headers, &key, &sid)?;
-    let stream_id = StreamId::new(stream_id).map_err(|e| ApiError::bad_request(format!("invalid stream ID: {e}")))?;
+    let stream_id = StreamId::new(stream_id)
+        .map_err(|e| ApiError::bad_request(format!("invalid stream ID: {e}")))?;
     let all = streams(&state, &id).await;
     let stream = all
         .iter()
@@ -144,10 +169,13 @@ pub async fn force_disconnect(
     Path((key, sid, cid)): Path<(String, String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let id = session(&state, &headers, &key, &sid)?;
-    let cid = ConnectionId::new(cid).map_err(|e| ApiError::bad_request(format!("invalid connection ID: {e}")))?;
+    let cid = ConnectionId::new(cid)
+        .map_err(|e| ApiError::bad_request(format!("invalid connection ID: {e}")))?;
     state
         .hub
-        .ask(&id, false, |reply| Command::Rest(RestCommand::ForceDisconnect(cid, reply)))
+        .ask(&id, false, |reply| {
+            Command::Rest(RestCommand::ForceDisconnect(cid, reply))
+        })
         .await
         .ok_or_else(|| ApiError::not_found("no such connection in the session"))??;
     Ok(StatusCode::NO_CONTENT)
@@ -191,7 +219,8 @@ async fn signal(
     body: Result<Json<SignalBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<StatusCode, ApiError> {
     let id = session(&state, &headers, &key, &sid)?;
-    let Json(body) = body.map_err(|e| ApiError::bad_request(format!("invalid signal body: {e}")))?;
+    let Json(body) =
+        body.map_err(|e| ApiError::bad_request(format!("invalid signal body: {e}")))?;
     let to = to
         .map(ConnectionId::new)
         .transpose()
@@ -201,7 +230,12 @@ async fn signal(
     let outcome = state
         .hub
         .ask(&id, false, |reply| {
-            Command::Rest(RestCommand::Signal { to, signal_type: body.signal_type, data: body.data, reply })
+            Command::Rest(RestCommand::Signal {
+                to,
+                signal_type: body.signal_type,
+                data: body.data,
+                reply,
+            })
         })
         .await;
     match outcome {
@@ -234,7 +268,10 @@ pub async fn mute_all(
     body: Option<Json<MuteBody>>,
 ) -> Result<Json<Value>, ApiError> {
     let id = session(&state, &headers, &p.key, &p.sid)?;
-    let body = body.map(|Json(b)| b).unwrap_or(MuteBody { active: true, excluded: Vec::new() });
+    let body = body.map(|Json(b)| b).unwrap_or(MuteBody {
+        active: true,
+        excluded: Vec::new(),
+    });
     let excluded = body
         .excluded
         .into_iter()
@@ -244,7 +281,14 @@ pub async fn mute_all(
     let active = body.active;
     if let Some(result) = state
         .hub
-        .ask(&id, false, |reply| Command::Rest(RestCommand::Mute { stream_id: None, excluded, active, reply }))
+        .ask(&id, false, |reply| {
+            Command::Rest(RestCommand::Mute {
+                stream_id: None,
+                excluded,
+                active,
+                reply,
+            })
+        })
         .await
     {
         result?;
@@ -259,11 +303,17 @@ pub async fn mute_stream(
     Path((key, sid, stream_id)): Path<(String, String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let id = session(&state, &headers, &key, &sid)?;
-    let stream_id = StreamId::new(stream_id).map_err(|e| ApiError::bad_request(format!("invalid stream ID: {e}")))?;
+    let stream_id = StreamId::new(stream_id)
+        .map_err(|e| ApiError::bad_request(format!("invalid stream ID: {e}")))?;
     state
         .hub
         .ask(&id, false, |reply| {
-            Command::Rest(RestCommand::Mute { stream_id: Some(stream_id), excluded: Vec::new(), active: true, reply })
+            Command::Rest(RestCommand::Mute {
+                stream_id: Some(stream_id),
+                excluded: Vec::new(),
+                active: true,
+                reply,
+            })
         })
         .await
         .ok_or_else(|| ApiError::not_found("no such stream"))??;
@@ -272,5 +322,8 @@ pub async fn mute_stream(
 
 /// `GET /metrics`: Prometheus text.
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
 }

@@ -22,7 +22,10 @@ pub struct ListenOptions {
 
 impl Default for ListenOptions {
     fn default() -> Self {
-        Self { addr: SocketAddr::from(([127, 0, 0, 1], 0)), tls: None }
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            tls: None,
+        }
     }
 }
 
@@ -39,7 +42,11 @@ pub struct RunningServer {
 impl RunningServer {
     /// `http://ADDR` or `https://ADDR`.
     pub fn url(&self) -> String {
-        format!("{}://{}", if self.tls { "https" } else { "http" }, self.addr)
+        format!(
+            "{}://{}",
+            if self.tls { "https" } else { "http" },
+            self.addr
+        )
     }
 
     /// The shared state (configuration, hub, metrics).
@@ -59,7 +66,8 @@ impl RunningServer {
 /// Binds and starts serving in a background task.
 pub async fn start(config: ServerConfig, listen: ListenOptions) -> anyhow::Result<RunningServer> {
     let state = ServerState::new(config);
-    let listener = TcpListener::bind(listen.addr).with_context(|| format!("cannot listen on {}", listen.addr))?;
+    let listener = TcpListener::bind(listen.addr)
+        .with_context(|| format!("cannot listen on {}", listen.addr))?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
     let app = crate::app(state.clone()).into_make_service();
@@ -70,7 +78,13 @@ pub async fn start(config: ServerConfig, listen: ListenOptions) -> anyhow::Resul
             let _ = rustls::crypto::ring::default_provider().install_default();
             let tls = RustlsConfig::from_pem_file(cert, key)
                 .await
-                .with_context(|| format!("cannot load TLS certificate {} / key {}", cert.display(), key.display()))?;
+                .with_context(|| {
+                    format!(
+                        "cannot load TLS certificate {} / key {}",
+                        cert.display(),
+                        key.display()
+                    )
+                })?;
             let server = axum_server::from_tcp_rustls(listener, tls).handle(handle.clone());
             tokio::spawn(server.serve(app))
         }
@@ -79,5 +93,11 @@ pub async fn start(config: ServerConfig, listen: ListenOptions) -> anyhow::Resul
             tokio::spawn(server.serve(app))
         }
     };
-    Ok(RunningServer { addr, tls: listen.tls.is_some(), state, handle, task })
+    Ok(RunningServer {
+        addr,
+        tls: listen.tls.is_some(),
+        state,
+        handle,
+        task,
+    })
 }

@@ -47,12 +47,16 @@ async fn run(mut socket: WebSocket, state: AppState) {
             debug!(code = error.code, message = %error.message, "handshake refused");
             let _ = socket.send(frame(&ServerMessage::Error { error })).await;
             let _ = socket
-                .send(Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from_static("") })))
+                .send(Message::Close(Some(CloseFrame {
+                    code,
+                    reason: Utf8Bytes::from_static(""),
+                })))
                 .await;
             return;
         }
     };
-    let span = tracing::info_span!("connection", session = %link.session_id, id = %link.connection_id);
+    let span =
+        tracing::info_span!("connection", session = %link.session_id, id = %link.connection_id);
     serve(socket, state, link).instrument(span).await;
 }
 
@@ -64,7 +68,12 @@ type Refusal = (OtError, u16);
 
 /// Reads the first message and joins or resumes.
 async fn handshake(socket: &mut WebSocket, state: &AppState) -> Result<Link, Refusal> {
-    let protocol = |m: &str| (ErrorCode::BadRequest.with_message(m), close_code::PROTOCOL_ERROR);
+    let protocol = |m: &str| {
+        (
+            ErrorCode::BadRequest.with_message(m),
+            close_code::PROTOCOL_ERROR,
+        )
+    };
     let first = tokio::time::timeout(state.config.limits.hello_timeout, socket.recv())
         .await
         .map_err(|_| protocol("no connect message in time"))?;
@@ -77,13 +86,24 @@ async fn handshake(socket: &mut WebSocket, state: &AppState) -> Result<Link, Ref
     let (tx, rx) = mpsc::channel(OUTBOX_CAPACITY);
     let auth = |e: ErrorCode, m: &str| (e.with_message(m), close_code::POLICY);
     match message {
-        ClientMessage::Connect { version, application_id, session_id, token } => {
+        ClientMessage::Connect {
+            version,
+            application_id,
+            session_id,
+            token,
+        } => {
             check_version(version)?;
             if state.config.project(session_id.api_key()).is_none() {
-                return Err(auth(ErrorCode::InvalidSessionId, "the session ID is not of a project on this server"));
+                return Err(auth(
+                    ErrorCode::InvalidSessionId,
+                    "the session ID is not of a project on this server",
+                ));
             }
             if application_id != session_id.api_key() {
-                return Err(auth(ErrorCode::AuthenticationError, "the application ID does not match the session"));
+                return Err(auth(
+                    ErrorCode::AuthenticationError,
+                    "the application ID does not match the session",
+                ));
             }
             let claims = tokens::verify(&token, &state.config, &session_id, tokens::unix_now())
                 .map_err(|e| auth(ErrorCode::AuthenticationError, &e.to_string()))?;
@@ -120,7 +140,12 @@ async fn handshake(socket: &mut WebSocket, state: &AppState) -> Result<Link, Ref
             send_or_lose(socket, state, &link, &connected).await?;
             Ok(link)
         }
-        ClientMessage::Resume { version, session_id, connection_id, resume_key } => {
+        ClientMessage::Resume {
+            version,
+            session_id,
+            connection_id,
+            resume_key,
+        } => {
             check_version(version)?;
             let resumed = state
                 .hub
@@ -131,10 +156,20 @@ async fn handshake(socket: &mut WebSocket, state: &AppState) -> Result<Link, Ref
                     reply,
                 })
                 .await
-                .unwrap_or_else(|| Err(ErrorCode::NotConnected.with_message("the session has ended")))
+                .unwrap_or_else(|| {
+                    Err(ErrorCode::NotConnected.with_message("the session has ended"))
+                })
                 .map_err(|e| (e, close_code::POLICY))?;
-            let link = Link { session_id, connection_id, epoch: resumed.epoch, outbox: rx };
-            let message = ServerMessage::Resumed { connections: resumed.connections, streams: resumed.streams };
+            let link = Link {
+                session_id,
+                connection_id,
+                epoch: resumed.epoch,
+                outbox: rx,
+            };
+            let message = ServerMessage::Resumed {
+                connections: resumed.connections,
+                streams: resumed.streams,
+            };
             send_or_lose(socket, state, &link, &message).await?;
             Ok(link)
         }
@@ -151,13 +186,19 @@ async fn send_or_lose(
 ) -> Result<(), Refusal> {
     if socket.send(frame(message)).await.is_err() {
         lost(state, link).await;
-        return Err((ErrorCode::ConnectFailed.with_message("socket closed"), close_code::NORMAL));
+        return Err((
+            ErrorCode::ConnectFailed.with_message("socket closed"),
+            close_code::NORMAL,
+        ));
     }
     Ok(())
 }
 
 fn unavailable() -> Refusal {
-    (ErrorCode::ConnectFailed.with_message("the session is unavailable"), close_code::GOING_AWAY)
+    (
+        ErrorCode::ConnectFailed.with_message("the session is unavailable"),
+        close_code::GOING_AWAY,
+    )
 }
 
 fn check_version(version: u32) -> Result<(), Refusal> {
@@ -174,13 +215,22 @@ fn check_version(version: u32) -> Result<(), Refusal> {
 
 fn decode_refusal(e: &DecodeError) -> Refusal {
     match e {
-        DecodeError::TooLarge(_) => (ErrorCode::PayloadTooLarge.with_message(e.to_string()), close_code::TOO_BIG),
-        DecodeError::Malformed(_) => (ErrorCode::BadRequest.with_message(e.to_string()), close_code::PROTOCOL_ERROR),
+        DecodeError::TooLarge(_) => (
+            ErrorCode::PayloadTooLarge.with_message(e.to_string()),
+            close_code::TOO_BIG,
+        ),
+        DecodeError::Malformed(_) => (
+            ErrorCode::BadRequest.with_message(e.to_string()),
+            close_code::PROTOCOL_ERROR,
+        ),
     }
 }
 
 async fn lost(state: &AppState, link: &Link) {
-    let command = Command::LinkLost { connection_id: link.connection_id.clone(), epoch: link.epoch };
+    let command = Command::LinkLost {
+        connection_id: link.connection_id.clone(),
+        epoch: link.epoch,
+    };
     state.hub.send(&link.session_id, command, false).await;
 }
 
@@ -202,7 +252,11 @@ async fn serve(socket: WebSocket, state: AppState, mut link: Link) {
     let mut ping = interval(limits.heartbeat_interval);
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut last_heard = Instant::now();
-    let mut bucket = TokenBucket::new(limits.signal_burst, limits.signals_per_second, std::time::Instant::now());
+    let mut bucket = TokenBucket::new(
+        limits.signal_burst,
+        limits.signals_per_second,
+        std::time::Instant::now(),
+    );
     let mut shutdown = state.shutdown_signal();
     let send_timeout = limits.heartbeat_timeout;
     let end = loop {
@@ -279,7 +333,10 @@ async fn serve(socket: WebSocket, state: AppState, mut link: Link) {
     };
     let (close, reason) = match end {
         End::Left => {
-            let command = Command::Leave { connection_id: link.connection_id.clone(), epoch: link.epoch };
+            let command = Command::Leave {
+                connection_id: link.connection_id.clone(),
+                epoch: link.epoch,
+            };
             state.hub.send(&link.session_id, command, false).await;
             (close_code::NORMAL, "left")
         }
@@ -295,7 +352,9 @@ async fn serve(socket: WebSocket, state: AppState, mut link: Link) {
             (close_code::NORMAL, "closed")
         }
         End::Shutdown => {
-            let bye = ServerMessage::Disconnected { reason: otter_protocol::DisconnectReason::NetworkDisconnected };
+            let bye = ServerMessage::Disconnected {
+                reason: otter_protocol::DisconnectReason::NetworkDisconnected,
+            };
             let _ = send(&mut tx, frame(&bye), send_timeout).await;
             (close_code::GOING_AWAY, "server shutting down")
         }
@@ -303,7 +362,10 @@ async fn serve(socket: WebSocket, state: AppState, mut link: Link) {
     debug!(reason, "closing");
     let _ = send(
         &mut tx,
-        Message::Close(Some(CloseFrame { code: close, reason: Utf8Bytes::from_static(reason) })),
+        Message::Close(Some(CloseFrame {
+            code: close,
+            reason: Utf8Bytes::from_static(reason),
+        })),
         send_timeout,
     )
     .await;
@@ -321,10 +383,19 @@ where
 
 /// Checks what the socket task can check alone: signal limits and the rate limit.
 fn admit(message: &ClientMessage, bucket: &mut TokenBucket) -> Result<(), (u64, OtError)> {
-    if let ClientMessage::Signal { id, signal_type, data, .. } = message {
+    if let ClientMessage::Signal {
+        id,
+        signal_type,
+        data,
+        ..
+    } = message
+    {
         otter_protocol::signal::validate(signal_type, data).map_err(|e| (*id, e))?;
         if !bucket.try_take(std::time::Instant::now()) {
-            return Err((*id, ErrorCode::RateLimited.with_message("too many signals; slow down")));
+            return Err((
+                *id,
+                ErrorCode::RateLimited.with_message("too many signals; slow down"),
+            ));
         }
     }
     Ok(())

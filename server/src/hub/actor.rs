@@ -64,7 +64,14 @@ pub(super) fn random_id() -> String {
     use rand::Rng;
     let v: u128 = rand::thread_rng().gen();
     let s = format!("{v:032x}");
-    format!("{}-{}-{}-{}-{}", &s[..8], &s[8..12], &s[12..16], &s[16..20], &s[20..])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &s[..8],
+        &s[8..12],
+        &s[12..16],
+        &s[16..20],
+        &s[20..]
+    )
 }
 
 impl SessionActor {
@@ -101,23 +108,43 @@ impl SessionActor {
 
     fn handle(&mut self, command: Command) {
         match command {
-            Command::Join { data, role, outbox, reply } => {
+            Command::Join {
+                data,
+                role,
+                outbox,
+                reply,
+            } => {
                 let _ = reply.send(self.join(data, role, outbox));
             }
-            Command::Resume { connection_id, resume_key, outbox, reply } => {
+            Command::Resume {
+                connection_id,
+                resume_key,
+                outbox,
+                reply,
+            } => {
                 let _ = reply.send(self.resume(&connection_id, &resume_key, outbox));
             }
-            Command::FromClient { connection_id, epoch, message } => {
+            Command::FromClient {
+                connection_id,
+                epoch,
+                message,
+            } => {
                 if self.live_epoch(&connection_id) == Some(epoch) {
                     self.client_request(&connection_id, message);
                 }
             }
-            Command::LinkLost { connection_id, epoch } => {
+            Command::LinkLost {
+                connection_id,
+                epoch,
+            } => {
                 if self.live_epoch(&connection_id) == Some(epoch) {
                     self.drop_link(&connection_id);
                 }
             }
-            Command::Leave { connection_id, epoch } => {
+            Command::Leave {
+                connection_id,
+                epoch,
+            } => {
                 if self.live_epoch(&connection_id) == Some(epoch) {
                     self.remove(&connection_id, DisconnectReason::ClientDisconnected);
                 }
@@ -148,7 +175,9 @@ impl SessionActor {
         };
         debug!(session = %self.session_id, connection = %connection.connection_id, ?role, "joined");
         self.broadcast(
-            &ServerMessage::ConnectionCreated { connection: connection.clone() },
+            &ServerMessage::ConnectionCreated {
+                connection: connection.clone(),
+            },
             Audience::All,
         );
         self.members.push(Member {
@@ -199,13 +228,19 @@ impl SessionActor {
     }
 
     pub(super) fn member(&self, id: &ConnectionId) -> Option<&Member> {
-        self.members.iter().find(|m| &m.connection.connection_id == id)
+        self.members
+            .iter()
+            .find(|m| &m.connection.connection_id == id)
     }
 
     /// Keeps the connection for the reconnect window; its outbox is dropped, which closes the socket.
     fn drop_link(&mut self, id: &ConnectionId) {
         let deadline = Instant::now() + self.limits.reconnect_window;
-        if let Some(m) = self.members.iter_mut().find(|m| &m.connection.connection_id == id) {
+        if let Some(m) = self
+            .members
+            .iter_mut()
+            .find(|m| &m.connection.connection_id == id)
+        {
             debug!(session = %self.session_id, connection = %id, "link lost; waiting for a resume");
             m.link = Link::Dropped { deadline };
         }
@@ -235,7 +270,11 @@ impl SessionActor {
 
     /// Removes a connection and its streams, and tells the others.
     pub(super) fn remove(&mut self, id: &ConnectionId, reason: DisconnectReason) {
-        let Some(pos) = self.members.iter().position(|m| &m.connection.connection_id == id) else {
+        let Some(pos) = self
+            .members
+            .iter()
+            .position(|m| &m.connection.connection_id == id)
+        else {
             return;
         };
         let member = self.members.remove(pos);
@@ -246,10 +285,19 @@ impl SessionActor {
             .partition(|s| &s.connection.connection_id == id);
         self.streams = kept;
         for stream in gone {
-            self.broadcast(&ServerMessage::StreamDestroyed { stream, reason: reason.into() }, Audience::All);
+            self.broadcast(
+                &ServerMessage::StreamDestroyed {
+                    stream,
+                    reason: reason.into(),
+                },
+                Audience::All,
+            );
         }
         self.broadcast(
-            &ServerMessage::ConnectionDestroyed { connection: member.connection, reason },
+            &ServerMessage::ConnectionDestroyed {
+                connection: member.connection,
+                reason,
+            },
             Audience::All,
         );
     }
@@ -297,5 +345,9 @@ async fn sleep_until_opt(deadline: Option<Instant>) {
 }
 
 fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }

@@ -36,7 +36,10 @@ pub(crate) struct HubInner {
 impl HubInner {
     /// Removes the actor's entry if nothing is queued for it; a command queued meanwhile keeps it alive.
     fn unregister_if_idle(&self, id: &SessionId, rx: &mpsc::Receiver<Command>) -> bool {
-        let mut sessions = self.sessions.lock().expect("hub lock is never poisoned: no panics under it");
+        let mut sessions = self
+            .sessions
+            .lock()
+            .expect("hub lock is never poisoned: no panics under it");
         if !rx.is_empty() {
             return false;
         }
@@ -60,11 +63,19 @@ impl Hub {
 
     /// The number of live sessions.
     pub fn session_count(&self) -> usize {
-        self.inner.sessions.lock().expect("hub lock is never poisoned").len()
+        self.inner
+            .sessions
+            .lock()
+            .expect("hub lock is never poisoned")
+            .len()
     }
 
     fn sender(&self, id: &SessionId, start: bool) -> Option<mpsc::Sender<Command>> {
-        let mut sessions = self.inner.sessions.lock().expect("hub lock is never poisoned");
+        let mut sessions = self
+            .inner
+            .sessions
+            .lock()
+            .expect("hub lock is never poisoned");
         if let Some(tx) = sessions.get(id.as_str()) {
             if !tx.is_closed() {
                 return Some(tx.clone());
@@ -76,7 +87,8 @@ impl Hub {
         let (tx, rx) = mpsc::channel(ACTOR_QUEUE);
         sessions.insert(id.as_str().to_owned(), tx.clone());
         self.inner.metrics.sessions.inc();
-        let actor = actor::SessionActor::new(id.clone(), self.inner.limits.clone(), self.inner.clone());
+        let actor =
+            actor::SessionActor::new(id.clone(), self.inner.limits.clone(), self.inner.clone());
         let span = tracing::info_span!("session", id = %id);
         tokio::spawn(actor.run(rx).instrument(span));
         Some(tx)
@@ -88,7 +100,9 @@ impl Hub {
         // An actor may end between the lookup and the send; then its entry is stale and a retry starts a
         // new one.
         for _ in 0..3 {
-            let Some(tx) = self.sender(id, start) else { return false };
+            let Some(tx) = self.sender(id, start) else {
+                return false;
+            };
             match tx.send(command).await {
                 Ok(()) => return true,
                 Err(mpsc::error::SendError(c)) => command = c,

@@ -14,13 +14,25 @@ type Outcome = Result<Option<Stream>, OtError>;
 
 impl SessionActor {
     pub(super) fn client_request(&mut self, from: &ConnectionId, message: ClientMessage) {
-        let Some(member) = self.member(from) else { return };
+        let Some(member) = self.member(from) else {
+            return;
+        };
         let role = member.role;
         let (id, outcome) = match message {
-            ClientMessage::Signal { id, to, signal_type, data } => {
-                (id, self.client_signal(from, role, to, signal_type, data))
-            }
-            ClientMessage::Publish { id, name, has_audio, has_video, video_type, video_dimensions } => {
+            ClientMessage::Signal {
+                id,
+                to,
+                signal_type,
+                data,
+            } => (id, self.client_signal(from, role, to, signal_type, data)),
+            ClientMessage::Publish {
+                id,
+                name,
+                has_audio,
+                has_video,
+                video_type,
+                video_dimensions,
+            } => {
                 let outcome = if role.can_publish() {
                     let stream = Stream {
                         stream_id: StreamId::new(random_id()).expect("random_id is a valid ID"),
@@ -33,18 +45,34 @@ impl SessionActor {
                         creation_time: unix_millis(),
                     };
                     self.streams.push(stream.clone());
-                    self.broadcast_except(from, &ServerMessage::StreamCreated { stream: stream.clone() });
+                    self.broadcast_except(
+                        from,
+                        &ServerMessage::StreamCreated {
+                            stream: stream.clone(),
+                        },
+                    );
                     Ok(Some(stream))
                 } else {
-                    Err(ErrorCode::UnableToPublish.with_message("a subscriber token cannot publish"))
+                    Err(ErrorCode::UnableToPublish
+                        .with_message("a subscriber token cannot publish"))
                 };
                 (id, outcome)
             }
-            ClientMessage::UpdateStream { id, stream_id, has_audio, has_video, video_dimensions } => {
+            ClientMessage::UpdateStream {
+                id,
+                stream_id,
+                has_audio,
+                has_video,
+                video_dimensions,
+            } => {
                 let outcome = self.own_stream(from, &stream_id).map(|_| {
                     self.update_stream(&stream_id, "has_audio", has_audio.map(|v| json!(v)));
                     self.update_stream(&stream_id, "has_video", has_video.map(|v| json!(v)));
-                    self.update_stream(&stream_id, "video_dimensions", video_dimensions.map(|v| json!(v)));
+                    self.update_stream(
+                        &stream_id,
+                        "video_dimensions",
+                        video_dimensions.map(|v| json!(v)),
+                    );
                     None
                 });
                 (id, outcome)
@@ -64,15 +92,23 @@ impl SessionActor {
                 let outcome = if role.is_moderator() {
                     self.force_disconnect(&connection_id).map(|_| None)
                 } else {
-                    Err(ErrorCode::ForceDisconnectDenied.with_message("force-disconnect needs the moderator role"))
+                    Err(ErrorCode::ForceDisconnectDenied
+                        .with_message("force-disconnect needs the moderator role"))
                 };
                 (id, outcome)
             }
-            ClientMessage::ForceMute { id, stream_id, excluded_stream_ids, active } => {
+            ClientMessage::ForceMute {
+                id,
+                stream_id,
+                excluded_stream_ids,
+                active,
+            } => {
                 let outcome = if role.is_moderator() {
-                    self.mute(stream_id, &excluded_stream_ids, active).map(|_| None)
+                    self.mute(stream_id, &excluded_stream_ids, active)
+                        .map(|_| None)
                 } else {
-                    Err(ErrorCode::ForceUnpublishDenied.with_message("force-mute needs the moderator role"))
+                    Err(ErrorCode::ForceUnpublishDenied
+                        .with_message("force-mute needs the moderator role"))
                 };
                 (id, outcome)
             }
@@ -101,7 +137,8 @@ impl SessionActor {
             return Err(ErrorCode::Forbidden.with_message("this token's role cannot send signals"));
         }
         let sender = self.member(from).map(|m| m.connection.clone());
-        self.deliver_signal(to, signal_type, data, sender).map(|_| None)
+        self.deliver_signal(to, signal_type, data, sender)
+            .map(|_| None)
     }
 
     /// Delivers a signal (already validated and rate-limited by the socket task or REST handler).
@@ -114,11 +151,17 @@ impl SessionActor {
     ) -> Result<(), OtError> {
         if let Some(target) = &to {
             if self.member(target).is_none() {
-                return Err(ErrorCode::NotFound.with_message("the signal's target is not in the session"));
+                return Err(
+                    ErrorCode::NotFound.with_message("the signal's target is not in the session")
+                );
             }
         }
         self.hub.metrics.signals.inc();
-        let message = ServerMessage::Signal { signal_type, data, from };
+        let message = ServerMessage::Signal {
+            signal_type,
+            data,
+            from,
+        };
         match &to {
             Some(target) => self.broadcast(&message, Audience::Only(target)),
             None => self.broadcast(&message, Audience::All),
@@ -133,7 +176,9 @@ impl SessionActor {
     fn own_stream(&self, from: &ConnectionId, id: &StreamId) -> Result<(), OtError> {
         match self.streams.iter().find(|s| &s.stream_id == id) {
             Some(s) if &s.connection.connection_id == from => Ok(()),
-            Some(_) => Err(ErrorCode::ForceUnpublishDenied.with_message("the stream is another client's")),
+            Some(_) => {
+                Err(ErrorCode::ForceUnpublishDenied.with_message("the stream is another client's"))
+            }
             None => Err(ErrorCode::NotFound.with_message("no such stream")),
         }
     }
@@ -141,10 +186,18 @@ impl SessionActor {
     /// Changes one property of a stream and tells everyone but its publisher.
     fn update_stream(&mut self, id: &StreamId, property: &str, new: Option<serde_json::Value>) {
         let Some(new) = new else { return };
-        let Some(stream) = self.streams.iter_mut().find(|s| &s.stream_id == id) else { return };
+        let Some(stream) = self.streams.iter_mut().find(|s| &s.stream_id == id) else {
+            return;
+        };
         let old = match property {
-            "has_audio" => json!(std::mem::replace(&mut stream.has_audio, new.as_bool().unwrap_or(false))),
-            "has_video" => json!(std::mem::replace(&mut stream.has_video, new.as_bool().unwrap_or(false))),
+            "has_audio" => json!(std::mem::replace(
+                &mut stream.has_audio,
+                new.as_bool().unwrap_or(false)
+            )),
+            "has_video" => json!(std::mem::replace(
+                &mut stream.has_video,
+                new.as_bool().unwrap_or(false)
+            )),
             _ => {
                 let dims = serde_json::from_value(new.clone()).unwrap_or(stream.video_dimensions);
                 json!(std::mem::replace(&mut stream.video_dimensions, dims))
@@ -170,7 +223,10 @@ impl SessionActor {
             .position(|s| &s.stream_id == id)
             .ok_or_else(|| ErrorCode::NotFound.with_message("no such stream"))?;
         let stream = self.streams.remove(pos);
-        let message = ServerMessage::StreamDestroyed { stream: stream.clone(), reason };
+        let message = ServerMessage::StreamDestroyed {
+            stream: stream.clone(),
+            reason,
+        };
         if reason == StreamDestroyedReason::ForceUnpublished {
             self.broadcast(&message, Audience::All);
         } else {
@@ -187,7 +243,12 @@ impl SessionActor {
         Ok(())
     }
 
-    fn mute(&mut self, one: Option<StreamId>, excluded: &[StreamId], active: bool) -> Result<(), OtError> {
+    fn mute(
+        &mut self,
+        one: Option<StreamId>,
+        excluded: &[StreamId],
+        active: bool,
+    ) -> Result<(), OtError> {
         match one {
             Some(id) => {
                 let owner = self
@@ -197,7 +258,13 @@ impl SessionActor {
                     .map(|s| s.connection.connection_id.clone())
                     .ok_or_else(|| ErrorCode::NotFound.with_message("no such stream"))?;
                 self.update_stream(&id, "has_audio", Some(json!(false)));
-                self.send_to(&owner, &ServerMessage::MuteForced { active: true, stream_id: Some(id) });
+                self.send_to(
+                    &owner,
+                    &ServerMessage::MuteForced {
+                        active: true,
+                        stream_id: Some(id),
+                    },
+                );
             }
             None => {
                 if active {
@@ -211,7 +278,13 @@ impl SessionActor {
                         self.update_stream(&id, "has_audio", Some(json!(false)));
                     }
                 }
-                self.broadcast(&ServerMessage::MuteForced { active, stream_id: None }, Audience::All);
+                self.broadcast(
+                    &ServerMessage::MuteForced {
+                        active,
+                        stream_id: None,
+                    },
+                    Audience::All,
+                );
             }
         }
         Ok(())
@@ -225,10 +298,20 @@ impl SessionActor {
             RestCommand::ForceDisconnect(id, reply) => {
                 let _ = reply.send(self.force_disconnect(&id));
             }
-            RestCommand::Signal { to, signal_type, data, reply } => {
+            RestCommand::Signal {
+                to,
+                signal_type,
+                data,
+                reply,
+            } => {
                 let _ = reply.send(self.deliver_signal(to, signal_type, data, None));
             }
-            RestCommand::Mute { stream_id, excluded, active, reply } => {
+            RestCommand::Mute {
+                stream_id,
+                excluded,
+                active,
+                reply,
+            } => {
                 let _ = reply.send(self.mute(stream_id, &excluded, active));
             }
         }

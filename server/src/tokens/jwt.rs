@@ -40,7 +40,8 @@ pub fn peek<T: DeserializeOwned>(token: &str) -> Result<T, TokenError> {
     let payload = URL_SAFE_NO_PAD
         .decode(p.trim_end_matches('='))
         .map_err(|_| TokenError::Malformed("JWT payload is not base64url"))?;
-    serde_json::from_slice(&payload).map_err(|_| TokenError::Malformed("JWT claims are not the expected JSON"))
+    serde_json::from_slice(&payload)
+        .map_err(|_| TokenError::Malformed("JWT claims are not the expected JSON"))
 }
 
 /// Checks the header (HS256 only) and signature, then decodes the claims.
@@ -54,8 +55,8 @@ pub fn verify<T: DeserializeOwned>(token: &str, secret: &str) -> Result<T, Token
     let header = URL_SAFE_NO_PAD
         .decode(header.trim_end_matches('='))
         .map_err(|_| TokenError::Malformed("JWT header is not base64url"))?;
-    let header: serde_json::Value =
-        serde_json::from_slice(&header).map_err(|_| TokenError::Malformed("JWT header is not JSON"))?;
+    let header: serde_json::Value = serde_json::from_slice(&header)
+        .map_err(|_| TokenError::Malformed("JWT header is not JSON"))?;
     if header.get("alg").and_then(|a| a.as_str()) != Some("HS256") {
         return Err(TokenError::Malformed("JWT algorithm is not HS256"));
     }
@@ -77,8 +78,15 @@ mod tests {
         let t = sign(&serde_json::json!({"iss": "k", "n": 1}), "secret");
         let v: serde_json::Value = verify(&t, "secret").unwrap();
         assert_eq!(v["iss"], "k");
-        assert_eq!(verify::<serde_json::Value>(&t, "other"), Err(TokenError::BadSignature));
-        let none = format!("{}.{}", URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#), t.split('.').nth(1).unwrap());
+        assert_eq!(
+            verify::<serde_json::Value>(&t, "other"),
+            Err(TokenError::BadSignature)
+        );
+        let none = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#),
+            t.split('.').nth(1).unwrap()
+        );
         assert!(verify::<serde_json::Value>(&format!("{none}."), "secret").is_err());
     }
 }

@@ -27,7 +27,10 @@ pub fn sign(api_key: &str, secret: &str, fields: &[(&str, String)]) -> String {
     let mut m = mac(secret);
     m.update(data.as_bytes());
     let sig = hex(&m.finalize().into_bytes());
-    format!("{PREFIX}{}", STANDARD.encode(format!("partner_id={api_key}&sig={sig}:{data}")))
+    format!(
+        "{PREFIX}{}",
+        STANDARD.encode(format!("partner_id={api_key}&sig={sig}:{data}"))
+    )
 }
 
 /// A decoded, not yet verified legacy token.
@@ -47,7 +50,8 @@ impl Parsed {
         let decoded = STANDARD
             .decode(body.trim())
             .map_err(|_| TokenError::Malformed("T1 token is not base64"))?;
-        let text = String::from_utf8(decoded).map_err(|_| TokenError::Malformed("T1 token is not UTF-8"))?;
+        let text = String::from_utf8(decoded)
+            .map_err(|_| TokenError::Malformed("T1 token is not UTF-8"))?;
         let (header, data) = text
             .split_once(':')
             .ok_or(TokenError::Malformed("T1 token has no data part"))?;
@@ -72,7 +76,8 @@ impl Parsed {
     pub fn verify(&self, secret: &str) -> Result<Vec<(String, String)>, TokenError> {
         let mut m = mac(secret);
         m.update(self.data.as_bytes());
-        m.verify_slice(&self.sig).map_err(|_| TokenError::BadSignature)?;
+        m.verify_slice(&self.sig)
+            .map_err(|_| TokenError::BadSignature)?;
         Ok(form_urlencoded::parse(self.data.as_bytes())
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect())
@@ -95,7 +100,11 @@ mod tests {
 
     #[test]
     fn sign_then_verify() {
-        let t = sign("123", "sec", &[("session_id", "1_abc".into()), ("role", "publisher".into())]);
+        let t = sign(
+            "123",
+            "sec",
+            &[("session_id", "1_abc".into()), ("role", "publisher".into())],
+        );
         let p = Parsed::parse(&t).unwrap();
         assert_eq!(p.api_key, "123");
         let fields = p.verify("sec").unwrap();

@@ -229,13 +229,24 @@ fn parse_role(role: Option<&str>) -> Result<Role, TokenError> {
 fn layout_list(v: &serde_json::Value) -> Vec<String> {
     match v {
         serde_json::Value::String(s) => s.split_whitespace().map(str::to_owned).collect(),
-        serde_json::Value::Array(a) => a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect(),
+        serde_json::Value::Array(a) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_owned))
+            .collect(),
         _ => Vec::new(),
     }
 }
 
-fn claims_from_form(api_key: &str, fields: Vec<(String, String)>) -> Result<TokenClaims, TokenError> {
-    let get = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+fn claims_from_form(
+    api_key: &str,
+    fields: Vec<(String, String)>,
+) -> Result<TokenClaims, TokenError> {
+    let get = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
     let number = |name: &str| -> Result<Option<u64>, TokenError> {
         match get(name) {
             None | Some("") => Ok(None),
@@ -307,7 +318,9 @@ pub fn verify_rest_auth<'a>(
     if api_key.is_some_and(|k| k != peeked.iss) {
         return Err(TokenError::WrongProject);
     }
-    let project = config.project(&peeked.iss).ok_or(TokenError::WrongProject)?;
+    let project = config
+        .project(&peeked.iss)
+        .ok_or(TokenError::WrongProject)?;
     let claims: RestClaims = jwt::verify(header, &project.api_secret)?;
     if claims.ist != "project" {
         return Err(TokenError::Malformed("X-OPENTOK-AUTH ist is not project"));

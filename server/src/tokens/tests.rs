@@ -32,17 +32,41 @@ fn refusals() {
     let opts = TokenOptions::default();
     for format in [TokenFormat::Jwt, TokenFormat::Legacy] {
         let t = mint(p, &sid, &opts, format, 1_000).unwrap();
-        assert_eq!(verify(&t, &config, &sid, 1_000 + 24 * 3600), Err(TokenError::Expired));
+        assert_eq!(
+            verify(&t, &config, &sid, 1_000 + 24 * 3600),
+            Err(TokenError::Expired)
+        );
         let other = new_session_id(p, "");
-        assert_eq!(verify(&t, &config, &other, 1_001), Err(TokenError::WrongSession));
-        let wrong_secret = Project { api_key: p.api_key.clone(), api_secret: "nope".into() };
+        assert_eq!(
+            verify(&t, &config, &other, 1_001),
+            Err(TokenError::WrongSession)
+        );
+        let wrong_secret = Project {
+            api_key: p.api_key.clone(),
+            api_secret: "nope".into(),
+        };
         let forged = mint(&wrong_secret, &sid, &opts, format, 1_000).unwrap();
-        assert_eq!(verify(&forged, &config, &sid, 1_001), Err(TokenError::BadSignature));
+        assert_eq!(
+            verify(&forged, &config, &sid, 1_001),
+            Err(TokenError::BadSignature)
+        );
     }
-    let long = TokenOptions { data: "x".repeat(1001), ..Default::default() };
-    assert_eq!(mint(p, &sid, &long, TokenFormat::Jwt, 0), Err(TokenError::DataTooLong));
-    let forever = TokenOptions { expire_in: Duration::from_secs(31 * 24 * 3600), ..Default::default() };
-    assert_eq!(mint(p, &sid, &forever, TokenFormat::Jwt, 0), Err(TokenError::BadExpiry));
+    let long = TokenOptions {
+        data: "x".repeat(1001),
+        ..Default::default()
+    };
+    assert_eq!(
+        mint(p, &sid, &long, TokenFormat::Jwt, 0),
+        Err(TokenError::DataTooLong)
+    );
+    let forever = TokenOptions {
+        expire_in: Duration::from_secs(31 * 24 * 3600),
+        ..Default::default()
+    };
+    assert_eq!(
+        mint(p, &sid, &forever, TokenFormat::Jwt, 0),
+        Err(TokenError::BadExpiry)
+    );
     for garbage in ["", "T1==", "T1==!!!!", "a.b.c", "a.b", "eyJ.eyJ.x", "\u{0}"] {
         assert!(verify(garbage, &config, &sid, 0).is_err(), "{garbage:?}");
     }
@@ -51,10 +75,23 @@ fn refusals() {
 #[test]
 fn other_project_is_refused() {
     let (config, sid) = setup();
-    let other = Project { api_key: "999".into(), api_secret: "s".into() };
+    let other = Project {
+        api_key: "999".into(),
+        api_secret: "s".into(),
+    };
     let other_sid = new_session_id(&other, "");
-    let t = mint(&other, &other_sid, &TokenOptions::default(), TokenFormat::Jwt, 0).unwrap();
-    assert_eq!(verify(&t, &config, &other_sid, 1), Err(TokenError::WrongProject));
+    let t = mint(
+        &other,
+        &other_sid,
+        &TokenOptions::default(),
+        TokenFormat::Jwt,
+        0,
+    )
+    .unwrap();
+    assert_eq!(
+        verify(&t, &config, &other_sid, 1),
+        Err(TokenError::WrongProject)
+    );
     assert_eq!(verify(&t, &config, &sid, 1), Err(TokenError::WrongProject));
 }
 
@@ -63,12 +100,29 @@ fn rest_auth() {
     let (config, _) = setup();
     let p = &config.projects[0];
     let h = mint_rest_auth(p, 100);
-    assert_eq!(verify_rest_auth(&h, &config, Some("4711"), 101).unwrap().api_key, "4711");
+    assert_eq!(
+        verify_rest_auth(&h, &config, Some("4711"), 101)
+            .unwrap()
+            .api_key,
+        "4711"
+    );
     assert!(verify_rest_auth(&h, &config, Some("other"), 101).is_err());
-    assert_eq!(verify_rest_auth(&h, &config, None, 500).unwrap_err(), TokenError::Expired);
+    assert_eq!(
+        verify_rest_auth(&h, &config, None, 500).unwrap_err(),
+        TokenError::Expired
+    );
     let far = jwt::sign(
-        &RestClaims { iss: "4711".into(), ist: "project".into(), iat: 0, exp: 100_000, jti: None },
+        &RestClaims {
+            iss: "4711".into(),
+            ist: "project".into(),
+            iat: 0,
+            exp: 100_000,
+            jti: None,
+        },
         &p.api_secret,
     );
-    assert_eq!(verify_rest_auth(&far, &config, None, 1).unwrap_err(), TokenError::BadExpiry);
+    assert_eq!(
+        verify_rest_auth(&far, &config, None, 1).unwrap_err(),
+        TokenError::BadExpiry
+    );
 }

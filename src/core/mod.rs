@@ -1,0 +1,279 @@
+//! The session logic as a sans-IO state machine.
+//!
+//! [`SessionCore`] never reads a clock or touches a socket. Its driver feeds it [`Input`]s with the current
+//! time ([`SessionCore::handle_input`], [`SessionCore::handle_timeout`]), drains [`Output`]s
+//! ([`SessionCore::poll_output`]) — open or close the transport, send a message, report an event,
+//! complete a user operation — and sleeps until [`SessionCore::poll_timeout`]. Heartbeats, the connect
+//! timeout, reconnect backoff and the reconnect window are therefore tested with simulated time.
+
+mod reconnect;
+mod state;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use otter_protocol::{
+    ClientMessage, ConnectionId, OtError, ServerMessage, SessionId, Stream, StreamId, VideoType,
+};
+
+pub use reconnect::{Jitter, ReconnectPolicy};
+pub use state::SessionState;
+
+use crate::events::SessionEvent;
+
+/// Identifies a user operation (connect, disconnect, signal…) so its result can be routed back.
+pub type OpId = u64;
+
+/// What a completed operation yields: the stream for a publish, nothing otherwise.
+pub type OpResult = Result<Option<Stream>, OtError>;
+
+/// Where a session is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SessionStatus {
+    /// Not connected (never, or after leaving or losing the session).
+    #[default]
+    NotConnected,
+    /// Connecting for the first time.
+    Connecting,
+    /// Connected.
+    Connected,
+    /// The link dropped; trying to resume it.
+    Reconnecting,
+    /// Leaving.
+    Disconnecting,
+    /// The last connect failed.
+    Failed,
+}
+
+/// A request to the server that expects a reply.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Request {
+    /// A signal to everyone or one connection.
+    Signal {
+        /// None = everyone.
+        to: Option<ConnectionId>,
+        /// Its type.
+        signal_type: String,
+        /// Its data.
+        data: String,
+    },
+    /// Announce a stream.
+    Publish {
+        /// Its name.
+        name: String,
+        /// Audio published.
+        has_audio: bool,
+        /// Video published.
+        has_video: bool,
+        /// What the video shows.
+        video_type: VideoType,
+        /// Video size.
+        video_dimensions: (u32, u32),
+    },
+    /// Change a stream's flags.
+    UpdateStream {
+        /// The stream.
+        stream_id: StreamId,
+        /// New audio flag.
+        has_audio: Option<bool>,
+        /// New video flag.
+        has_video: Option<bool>,
+        /// New size.
+        video_dimensions: Option<(u32, u32)>,
+    },
+    /// End a stream.
+    Unpublish {
+        /// The stream.
+        stream_id: StreamId,
+    },
+    /// Moderator: remove a connection.
+    ForceDisconnect {
+        /// The connection.
+        connection_id: ConnectionId,
+    },
+    /// Moderator: mute streams.
+    ForceMute {
+        /// One stream, or None for all.
+        stream_id: Option<StreamId>,
+        /// Streams a mute-all leaves alone.
+        excluded_stream_ids: Vec<StreamId>,
+        /// false = lift a mute-all.
+        active: bool,
+    },
+}
+
+impl Request {
+    fn into_message(self, id: u64) -> ClientMessage {
+        match self {
+            Request::Signal {
+                to,
+                signal_type,
+                data,
+            } => ClientMessage::Signal {
+                id,
+                to,
+                signal_type,
+                data,
+            },
+            Request::Publish {
+                name,
+                has_audio,
+                has_video,
+                video_type,
+                video_dimensions,
+            } => ClientMessage::Publish {
+                id,
+                name,
+                has_audio,
+                has_video,
+                video_type,
+                video_dimensions,
+            },
+            Request::UpdateStream {
+                stream_id,
+                has_audio,
+                has_video,
+                video_dimensions,
+            } => ClientMessage::UpdateStream {
+                id,
+                stream_id,
+                has_audio,
+                has_video,
+                video_dimensions,
+            },
+            Request::Unpublish { stream_id } => ClientMessage::Unpublish { id, stream_id },
+            Request::ForceDisconnect { connection_id } => {
+                ClientMessage::ForceDisconnect { id, connection_id }
+            }
+            Request::ForceMute {
+                stream_id,
+                excluded_stream_ids,
+                active,
+            } => ClientMessage::ForceMute {
+                id,
+                stream_id,
+                excluded_stream_ids,
+                active,
+            },
+        }
+    }
+}
+
+/// Something that happened, for the core to act on.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    /// The user connects with a token.
+    Connect {
+        /// Completed when connected or failed.
+        op: OpId,
+        /// The token.
+        token: String,
+    },
+    /// The user disconnects (`op` None: the last handle went away).
+    Disconnect {
+        /// Completed when done.
+        op: Option<OpId>,
+    },
+    /// The user asks the server for something.
+    Request {
+        /// Completed with the server's reply.
+        op: OpId,
+        /// What.
+        request: Request,
+    },
+    /// The transport asked for by [`Output::OpenTransport`] is open.
+    TransportOpened,
+    /// It could not be opened.
+    TransportFailed,
+    /// The open transport closed or failed.
+    TransportClosed,
+    /// A message arrived.
+    Message(ServerMessage),
+}
+
+/// Something the driver must do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// Open a new transport (closing any old one first).
+    OpenTransport,
+    /// Close the transport, or abandon opening it.
+    CloseTransport,
+    /// Send a message over the open transport.
+    Send(ClientMessage),
+    /// Report an event to the application.
+    Event(SessionEvent),
+    /// A user operation finished.
+    Complete {
+        /// Which.
+        op: OpId,
+        /// How.
+        result: OpResult,
+    },
+}
+
+/// Fixed settings of a core.
+#[derive(Debug, Clone)]
+pub struct CoreConfig {
+    /// The application ID (API key) sent with the token.
+    pub application_id: String,
+    /// The session.
+    pub session_id: SessionId,
+    /// How long a first connect may take.
+    pub connect_timeout: Duration,
+    /// How long to try to resume (capped by the server's window).
+    pub reconnect_window: Duration,
+    /// No `connection_created` / `connection_destroyed` events.
+    pub connection_events_suppressed: bool,
+    /// Backoff between resume attempts.
+    pub reconnect_policy: ReconnectPolicy,
+    /// Seeds the jitter of the backoff.
+    pub jitter_seed: u64,
+}
+
+/// Requests kept while waiting for their reply; beyond this a request fails with 1010 at once.
+const MAX_PENDING_REQUESTS: usize = 1024;
+
+/// The phases of a session's life.
+#[derive(Debug)]
+enum Phase {
+    Idle {
+        failed: bool,
+    },
+    Connecting {
+        op: OpId,
+        token: String,
+        deadline: Instant,
+    },
+    Connected,
+    Reconnecting {
+        window_end: Instant,
+        attempt: u32,
+        next_try: Option<Instant>,
+        try_deadline: Option<Instant>,
+    },
+}
+
+/// The session state machine. See the module docs.
+pub struct SessionCore {
+    config: CoreConfig,
+    phase: Phase,
+    /// The view of the session: own connection, others, streams. Kept across reconnects.
+    state: SessionState,
+    resume_key: String,
+    heartbeat_interval: Duration,
+    heartbeat_timeout: Duration,
+    server_window: Duration,
+    last_heard: Instant,
+    next_ping: Instant,
+    /// Requests by wire ID, in send order; resent after a resume (their replies may have been lost).
+    pending: BTreeMap<u64, (OpId, ClientMessage)>,
+    next_request_id: u64,
+    jitter: Jitter,
+    outputs: VecDeque<Output>,
+    /// Set when the view changed, so the driver republishes its snapshot.
+    dirty: bool,
+}
+
+mod machine;

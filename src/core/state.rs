@@ -1,0 +1,116 @@
+//! The client's view of a session, and how server news changes it.
+
+use otter_protocol::{Connection, DisconnectReason, Role, Stream, StreamDestroyedReason};
+
+use super::SessionStatus;
+
+/// A snapshot of a session as this client sees it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SessionState {
+    /// Where the session is.
+    pub status: SessionStatus,
+    /// This client's connection, once connected.
+    pub connection: Option<Connection>,
+    /// This client's role, once connected.
+    pub role: Option<Role>,
+    /// The other connections.
+    pub connections: Vec<Connection>,
+    /// All streams in the session, this client's own included.
+    pub streams: Vec<Stream>,
+}
+
+/// A difference between two views, as events to report.
+#[derive(Debug, PartialEq)]
+pub(super) enum Change {
+    ConnectionCreated(Connection),
+    ConnectionDestroyed(Connection, DisconnectReason),
+    StreamCreated(Stream),
+    StreamDestroyed(Stream, StreamDestroyedReason),
+}
+
+impl SessionState {
+    pub(super) fn add_connection(&mut self, c: Connection) -> bool {
+        if self
+            .connections
+            .iter()
+            .any(|x| x.connection_id == c.connection_id)
+        {
+            return false;
+        }
+        self.connections.push(c);
+        true
+    }
+
+    pub(super) fn remove_connection(&mut self, c: &Connection) -> bool {
+        let before = self.connections.len();
+        self.connections
+            .retain(|x| x.connection_id != c.connection_id);
+        before != self.connections.len()
+    }
+
+    pub(super) fn add_stream(&mut self, s: Stream) -> bool {
+        if self.streams.iter().any(|x| x.stream_id == s.stream_id) {
+            return false;
+        }
+        self.streams.push(s);
+        true
+    }
+
+    pub(super) fn remove_stream(&mut self, s: &Stream) -> bool {
+        let before = self.streams.len();
+        self.streams.retain(|x| x.stream_id != s.stream_id);
+        before != self.streams.len()
+    }
+
+    pub(super) fn replace_stream(&mut self, s: Stream) {
+        if let Some(x) = self.streams.iter_mut().find(|x| x.stream_id == s.stream_id) {
+            *x = s;
+        }
+    }
+
+    /// Replaces the view with the server's after a resume, returning what changed while away.
+    /// Whatever vanished meanwhile is reported as a network loss: this client cannot know better.
+    pub(super) fn catch_up(
+        &mut self,
+        connections: Vec<Connection>,
+        streams: Vec<Stream>,
+    ) -> Vec<Change> {
+        let mut changes = Vec::new();
+        for s in &self.streams {
+            if !streams.iter().any(|x| x.stream_id == s.stream_id) {
+                changes.push(Change::StreamDestroyed(
+                    s.clone(),
+                    StreamDestroyedReason::NetworkDisconnected,
+                ));
+            }
+        }
+        for c in &self.connections {
+            if !connections
+                .iter()
+                .any(|x| x.connection_id == c.connection_id)
+            {
+                changes.push(Change::ConnectionDestroyed(
+                    c.clone(),
+                    DisconnectReason::NetworkDisconnected,
+                ));
+            }
+        }
+        for c in &connections {
+            if !self
+                .connections
+                .iter()
+                .any(|x| x.connection_id == c.connection_id)
+            {
+                changes.push(Change::ConnectionCreated(c.clone()));
+            }
+        }
+        for s in &streams {
+            if !self.streams.iter().any(|x| x.stream_id == s.stream_id) {
+                changes.push(Change::StreamCreated(s.clone()));
+            }
+        }
+        self.connections = connections;
+        self.streams = streams;
+        changes
+    }
+}
