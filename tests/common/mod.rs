@@ -1,0 +1,144 @@
+//! Shared pieces of the end-to-end tests: a real server on loopback, token minting, waiting for events,
+//! and a fault-injecting TCP proxy.
+#![allow(dead_code)]
+
+pub mod proxy;
+
+use std::time::Duration;
+
+use otter::{Session, SessionEvent, SessionOptions};
+use otter_protocol::{Role, SessionId};
+use otter_server::tokens::{self, TokenFormat, TokenOptions};
+use otter_server::{Limits, ListenOptions, RunningServer, ServerConfig};
+
+/// How long a test waits for an event before failing. Generous: CI machines are slow.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+pub const API_KEY: &str = "100200";
+pub const API_SECRET: &str = "test-secret-0123456789";
+
+pub struct TestServer {
+    pub server: RunningServer,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::with_limits(Limits::default()).await
+    }
+
+    pub async fn with_limits(limits: Limits) -> Self {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_env("OTTER_LOG"))
+            .with_test_writer()
+            .try_init();
+        let mut config = ServerConfig::with_project(API_KEY, API_SECRET);
+        config.limits = limits;
+        let server = otter_server::start(config, ListenOptions::default())
+            .await
+            .expect("server starts");
+        Self { server }
+    }
+
+    pub fn url(&self) -> String {
+        self.server.url()
+    }
+
+    pub fn new_session_id(&self) -> SessionId {
+        otter_server::session_ids::new_session_id(&self.server.state().config.projects[0], "")
+    }
+
+    pub fn token(&self, session: &SessionId, role: Role, data: &str) -> String {
+        self.token_as(session, role, data, TokenFormat::Jwt)
+    }
+
+    pub fn token_as(
+        &self,
+        session: &SessionId,
+        role: Role,
+        data: &str,
+        format: TokenFormat,
+    ) -> String {
+        let options = TokenOptions {
+            role,
+            data: data.into(),
+            ..Default::default()
+        };
+        tokens::mint(
+            &self.server.state().config.projects[0],
+            session,
+            &options,
+            format,
+            tokens::unix_now(),
+        )
+        .unwrap()
+    }
+
+    pub fn options(&self) -> SessionOptions {
+        SessionOptions::with_api_url(self.url())
+    }
+
+    /// A client connected to `session` with a fresh token of `role`.
+    pub async fn client(&self, session: &SessionId, role: Role, data: &str) -> Client {
+        self.client_with(session, role, data, self.options()).await
+    }
+
+    pub async fn client_with(
+        &self,
+        session: &SessionId,
+        role: Role,
+        data: &str,
+        options: SessionOptions,
+    ) -> Client {
+        let s = Session::init(API_KEY, session.as_str(), options);
+        let events = s.events();
+        s.connect(&self.token(session, role, data))
+            .await
+            .expect("connects");
+        Client { session: s, events }
+    }
+}
+
+pub struct Client {
+    pub session: Session,
+    pub events: otter::EventStream,
+}
+
+impl Client {
+    /// Waits for the first event matching `pick`, skipping others.
+    pub async fn wait<T>(
+        &mut self,
+        what: &str,
+        mut pick: impl FnMut(&SessionEvent) -> Option<T>,
+    ) -> T {
+        let found = tokio::time::timeout(WAIT, async {
+            while let Some(e) = self.events.recv().await {
+                if let Some(t) = pick(&e) {
+                    return Some(t);
+                }
+            }
+            None
+        })
+        .await;
+        match found {
+            Ok(Some(t)) => t,
+            Ok(None) => panic!("event stream ended while waiting for {what}"),
+            Err(_) => panic!("timed out waiting for {what}"),
+        }
+    }
+
+    /// Collects the events that arrive within `d`.
+    pub async fn drain_for(&mut self, d: Duration) -> Vec<SessionEvent> {
+        let mut out = Vec::new();
+        let _ = tokio::time::timeout(d, async {
+            while let Some(e) = self.events.recv().await {
+                out.push(e);
+            }
+        })
+        .await;
+        out
+    }
+
+    pub fn id(&self) -> otter::ConnectionId {
+        self.session.connection().expect("connected").connection_id
+    }
+}
