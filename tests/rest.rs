@@ -1,0 +1,328 @@
+//! The OpenTok-compatible REST API against a real server, with real clients in the session.
+
+mod common;
+
+use common::*;
+use otter::{DisconnectReason, Session, SessionEvent, VideoType};
+use otter_protocol::Role;
+use otter_server::tokens;
+use serde_json::{json, Value};
+
+fn auth(server: &TestServer) -> String {
+    tokens::mint_rest_auth(
+        &server.server.state().config.projects[0],
+        tokens::unix_now(),
+    )
+}
+
+fn base(server: &TestServer, sid: &otter::SessionId) -> String {
+    format!("{}/v2/project/{API_KEY}/session/{sid}", server.url())
+}
+
+#[tokio::test]
+async fn create_a_session_and_join_it() {
+    let server = TestServer::start().await;
+    let http = reqwest::Client::new();
+    let response = http
+        .post(format!("{}/session/create", server.url()))
+        .header("X-OPENTOK-AUTH", auth(&server))
+        .header("Accept", "application/json")
+        .form(&[("p2p.preference", "disabled"), ("archiveMode", "manual")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let body: Value = response.json().await.unwrap();
+    let created = &body[0];
+    assert_eq!(created["project_id"], API_KEY);
+    assert_eq!(created["partner_id"], API_KEY);
+    let sid = otter::SessionId::new(created["session_id"].as_str().unwrap()).unwrap();
+    assert_eq!(sid.api_key(), API_KEY);
+
+    let s = Session::init(API_KEY, sid.as_str(), server.options());
+    s.connect(&server.token(&sid, Role::Publisher, ""))
+        .await
+        .unwrap();
+
+    let bad = http
+        .post(format!("{}/session/create", server.url()))
+        .header("X-OPENTOK-AUTH", auth(&server))
+        .form(&[("location", "not-an-ip")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+}
+
+#[tokio::test]
+async fn bad_credentials_get_403() {
+    let server = TestServer::start().await;
+    let sid = server.new_session_id();
+    let http = reqwest::Client::new();
+    let wrong_secret = tokens::mint_rest_auth(
+        &otter_server::Project {
+            api_key: API_KEY.into(),
+            api_secret: "nope".into(),
+        },
+        tokens::unix_now(),
+    );
+    let expired = tokens::mint_rest_auth(
+        &server.server.state().config.projects[0],
+        tokens::unix_now() - 3600,
+    );
+    for header in [
+        None,
+        Some("garbage".to_string()),
+        Some(wrong_secret),
+        Some(expired),
+    ] {
+        let mut request = http.get(format!("{}/stream", base(&server, &sid)));
+        if let Some(h) = &header {
+            request = request.header("X-OPENTOK-AUTH", h);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 403, "{header:?}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["code"], 403);
+        let create = http
+            .post(format!("{}/session/create", server.url()))
+            .form(&[("p2p.preference", "enabled")]);
+        let create = match &header {
+            Some(h) => create.header("X-OPENTOK-AUTH", h),
+            None => create,
+        };
+        assert_eq!(create.send().await.unwrap().status(), 403);
+    }
+    // Valid credentials for another project's path.
+    let response = http
+        .get(format!(
+            "{}/v2/project/999/session/{sid}/stream",
+            server.url()
+        ))
+        .header("X-OPENTOK-AUTH", auth(&server))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+}
+
+#[tokio::test]
+async fn force_disconnect_signal_streams_and_mute() {
+    let server = TestServer::start().await;
+    let sid = server.new_session_id();
+    let http = reqwest::Client::new();
+    let mut a = server.client(&sid, Role::Publisher, "").await;
+    let mut b = server.client(&sid, Role::Publisher, "").await;
+    let base = base(&server, &sid);
+
+    // A signal from the server: `from` is None.
+    let response = http
+        .post(format!("{base}/signal"))
+        .header("X-OPENTOK-AUTH", auth(&server))
+        .json(&json!({"type": "notice", "data": "from the back end"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    for client in [&mut a, &mut b] {
+        let (data, from) = client
+            .wait("REST signal", |e| match e {
+                SessionEvent::Signal(s) => Some((s.data.clone(), s.from.clone())),
+                _ => None,
+            })
+            .await;
+        assert_eq!(data, "from the back end");
+        assert_eq!(from, None);
+    }
+    let one = http
+        .post(format!("{base}/connection/{}/signal", b.id()))
+        .header("X-OPENTOK-AUTH", auth(&server))
+        .json(&json!({"type": "dm", "data": "only b"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(one.status(), 204);
+    assert_eq!(
+        b.wait("targeted REST signal", |e| match e {
+            SessionEvent::Signal(s) => Some(s.data.clone()),
+            _ => None,
+        })
+        .await,
+        "only b"
+    );
+    for (path, body, status) in [
+        (
+            format!("{base}/connection/ffff/signal"),
+            json!({"type": "t", "data": "x"}),
+            404,
+        ),
+        (
+            format!("{base}/signal"),
+            json!({"type": "t", "data": "x".repeat(8193)}),
+            413,
+        ),
+        (
+            format!("{base}/signal"),
+            json!({"type": "bad type", "data": "x"}),
+            400,
+        ),
+    ] {
+        let r = http
+            .post(path)
+            .header("X-OPENTOK-AUTH", auth(&server))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), status);
+    }
+
+    // Streams: none, then one.
+    let list = |http: reqwest::Client, url: String, auth: String| async move {
+        http.get(url)
+            .header("X-OPENTOK-AUTH", auth)
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+    assert_eq!(
+        list(http.clone(), format!("{base}/stream"), auth(&server)).await["count"],
+        0
+    );
+    let publish = otter::core::Request::Publish {
+        name: "A's camera".into(),
+        has_audio: true,
+        has_video: true,
+        video_type: VideoType::Camera,
+        video_dimensions: (640, 480),
+    };
+    let stream = a
+        .session
+        .send_request(publish)
+        .await
+        .unwrap()
+        .expect("a stream");
+    let created = b
+        .wait("stream_created", |e| match e {
+            SessionEvent::StreamCreated(s) => Some(s.stream.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(created, stream);
+    let listed = list(http.clone(), format!("{base}/stream"), auth(&server)).await;
+    assert_eq!(listed["count"], 1);
+    assert_eq!(listed["items"][0]["id"], stream.stream_id.as_str());
+    assert_eq!(listed["items"][0]["videoType"], "camera");
+    assert_eq!(listed["items"][0]["name"], "A's camera");
+    let one = http
+        .get(format!("{base}/stream/{}", stream.stream_id))
+        .header("X-OPENTOK-AUTH", auth(&server))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(one.status(), 200);
+    let one: Value = serde_json::from_str(&one.text().await.unwrap()).unwrap();
+    assert_eq!(one["id"], stream.stream_id.as_str());
+    let missing = http
+        .get(format!("{base}/stream/nope"))
+        .header("X-OPENTOK-AUTH", auth(&server))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+
+    // Mute the stream: B sees has_audio go false; A (its publisher) is told.
+    let r = http
+        .post(format!("{base}/stream/{}/mute", stream.stream_id))
+        .header("X-OPENTOK-AUTH", auth(&server))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let (property, new_value) = b
+        .wait("stream_property_changed", |e| match e {
+            SessionEvent::StreamPropertyChanged(p) => {
+                Some((p.changed_property.clone(), p.new_value.clone()))
+            }
+            _ => None,
+        })
+        .await;
+    assert_eq!((property.as_str(), new_value), ("has_audio", json!(false)));
+    let muted = a
+        .wait("mute_forced", |e| match e {
+            SessionEvent::MuteForced(m) => Some(m.stream_id.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(muted, Some(stream.stream_id.clone()));
+    let r = http
+        .post(format!("{base}/mute"))
+        .header("X-OPENTOK-AUTH", auth(&server))
+        .json(&json!({"active": true, "excludedStreamIds": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        b.wait("mute all", |e| match e {
+            SessionEvent::MuteForced(m) => Some(m.active),
+            _ => None,
+        })
+        .await
+    );
+
+    // Force-disconnect B: B hears ForceDisconnected, A hears B go with the same reason.
+    let b_id = b.id();
+    let r = http
+        .delete(format!("{base}/connection/{b_id}"))
+        .header("X-OPENTOK-AUTH", auth(&server))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let reason = b
+        .wait("session_disconnected", |e| match e {
+            SessionEvent::SessionDisconnected(d) => Some(d.reason),
+            _ => None,
+        })
+        .await;
+    assert_eq!(reason, DisconnectReason::ForceDisconnected);
+    let seen = a
+        .wait("connection_destroyed", |e| match e {
+            SessionEvent::ConnectionDestroyed(d) if d.connection.connection_id == b_id => {
+                Some(d.reason)
+            }
+            _ => None,
+        })
+        .await;
+    assert_eq!(seen, DisconnectReason::ForceDisconnected);
+    let again = http
+        .delete(format!("{base}/connection/{b_id}"))
+        .header("X-OPENTOK-AUTH", auth(&server))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 404);
+
+    // Metrics count what happened.
+    let metrics = http
+        .get(format!("{}/metrics", server.url()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("otter_connections 1"), "{metrics}");
+    assert!(metrics.contains("otter_sessions 1"), "{metrics}");
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("otter_signals_total ") && l != "otter_signals_total 0"),
+        "{metrics}"
+    );
+}
