@@ -1,0 +1,112 @@
+//! `otter join`: a headless participant that prints every event as a JSON line.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use otter::{ConnectionId, Session, SessionEvent, SessionOptions, SignalRequest};
+
+use crate::event_json::event_json;
+
+#[derive(Args)]
+pub struct JoinArgs {
+    /// The server's base URL.
+    #[arg(long, env = "OTTER_URL", default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// The application ID (the project's API key).
+    #[arg(long, env = "OTTER_API_KEY")]
+    api_key: String,
+    /// The session to join.
+    #[arg(long, env = "OTTER_SESSION")]
+    session: String,
+    /// A token for that session.
+    #[arg(long, env = "OTTER_TOKEN", hide_env_values = true)]
+    token: String,
+    /// What video to publish. Media publishing is not in this build yet: only `none`.
+    #[arg(long, default_value = "none", value_parser = ["none"])]
+    publish: String,
+    /// What audio to publish. Media publishing is not in this build yet: only `none`.
+    #[arg(long, default_value = "none", value_parser = ["none"])]
+    audio: String,
+    /// Subscribe to every stream (`all`) or none.
+    #[arg(long, default_value = "all", value_parser = ["none", "all"])]
+    subscribe: String,
+    /// A signal to send once connected, as TYPE:DATA (repeatable).
+    #[arg(long = "signal", value_name = "TYPE:DATA")]
+    signals: Vec<String>,
+    /// Send the --signal signals to this connection only.
+    #[arg(long)]
+    signal_to: Option<String>,
+    /// Stay this many seconds, then leave and exit 0 (default: until SIGINT/SIGTERM).
+    #[arg(long)]
+    duration: Option<f64>,
+    /// How long to wait for the server when connecting, in seconds.
+    #[arg(long, default_value_t = 15.0)]
+    connect_timeout: f64,
+}
+
+pub async fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
+    let signals = args
+        .signals
+        .iter()
+        .map(|s| {
+            let (t, d) = s.split_once(':').unwrap_or((s.as_str(), ""));
+            let request = SignalRequest::new(t, d);
+            match &args.signal_to {
+                Some(to) => {
+                    Ok(request.to(ConnectionId::new(to.as_str()).context("invalid --signal-to")?))
+                }
+                None => Ok(request),
+            }
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let options = SessionOptions {
+        connect_timeout: Duration::from_secs_f64(args.connect_timeout),
+        ..SessionOptions::with_api_url(&args.url)
+    };
+    let session = Session::init(&args.api_key, &args.session, options);
+    let mut events = session.events();
+    // Prints every event; ends when the session object is gone. Reports how the session ended.
+    let (ended_tx, mut ended) = tokio::sync::watch::channel(None);
+    let printer = tokio::spawn(async move {
+        while let Some(event) = events.recv().await {
+            crate::emit(&event_json(&event));
+            if let SessionEvent::SessionDisconnected(d) = &event {
+                ended_tx.send_replace(Some(d.reason));
+            }
+        }
+    });
+    if session.connect(&args.token).await.is_err() {
+        // The error event says why; let the printer finish it.
+        drop(session);
+        let _ = tokio::time::timeout(Duration::from_secs(2), printer).await;
+        return Ok(ExitCode::FAILURE);
+    }
+    for signal in signals {
+        if let Err(e) = session.signal(signal).await {
+            crate::emit(
+                &serde_json::json!({"event": "signal_failed", "code": e.code, "name": e.name, "message": e.message}),
+            );
+        }
+    }
+    let stay = async {
+        match args.duration {
+            Some(secs) => tokio::time::sleep(Duration::from_secs_f64(secs)).await,
+            None => crate::stop_signal().await,
+        }
+    };
+    let lost = tokio::select! {
+        _ = stay => false,
+        _ = ended.wait_for(|r| r.is_some()) => true,
+    };
+    session.disconnect().await;
+    drop(session);
+    let _ = tokio::time::timeout(Duration::from_secs(2), printer).await;
+    // Leaving on our own terms is success; being dropped or removed is not.
+    Ok(if lost {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,77 @@
+//! `otter serve`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use otter_server::{ListenOptions, ServerConfig};
+use serde_json::json;
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "OTTER_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// API key of the one project (with --api-secret).
+    #[arg(long, env = "OTTER_API_KEY", requires = "api_secret")]
+    api_key: Option<String>,
+    /// API secret of the one project.
+    #[arg(
+        long,
+        env = "OTTER_API_SECRET",
+        requires = "api_key",
+        hide_env_values = true
+    )]
+    api_secret: Option<String>,
+    /// A TOML file with projects and limits (see the server crate's `ServerConfig`).
+    #[arg(long, env = "OTTER_CONFIG", conflicts_with = "api_key")]
+    config: Option<PathBuf>,
+    /// The public IP address written into new session IDs as their location.
+    #[arg(long, env = "OTTER_PUBLIC_IP")]
+    public_ip: Option<std::net::IpAddr>,
+    /// PEM certificate chain: serve https/wss (with --tls-key).
+    #[arg(long, env = "OTTER_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "OTTER_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let (mut config, development) = match (&args.config, &args.api_key, &args.api_secret) {
+        (Some(path), _, _) => (ServerConfig::from_toml_file(path)?, false),
+        (None, Some(key), Some(secret)) => (ServerConfig::with_project(key, secret), false),
+        _ => (ServerConfig::development(), true),
+    };
+    if config.projects.is_empty() {
+        anyhow::bail!("the configuration has no projects");
+    }
+    if let Some(ip) = args.public_ip {
+        config.location = ip.to_string();
+    }
+    let listen = ListenOptions {
+        addr: args.listen,
+        tls: args.tls_cert.zip(args.tls_key),
+    };
+    let server = otter_server::start(config, listen)
+        .await
+        .context("cannot start the server")?;
+    let project = &server.state().config.projects[0];
+    let mut ready =
+        json!({ "event": "listening", "url": server.url(), "api_key": project.api_key });
+    if development {
+        // The development project exists only in this process: print its secret so it can be used.
+        ready["api_secret"] = json!(project.api_secret);
+        ready["development"] = json!(true);
+    }
+    crate::emit(&ready);
+    tracing::info!(url = %server.url(), "listening");
+    crate::stop_signal().await;
+    tracing::info!("shutting down");
+    server.shutdown(Duration::from_secs(5)).await;
+    crate::emit(&json!({ "event": "stopped" }));
+    Ok(ExitCode::SUCCESS)
+}

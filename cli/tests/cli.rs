@@ -1,0 +1,226 @@
+//! Drives the built `otter` binary: `serve`, `session create`, `token`, and two `join`s talking to each
+//! other, all reading the JSON lines the CLI prints.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+const OTTER: &str = env!("CARGO_BIN_EXE_otter");
+const WAIT: Duration = Duration::from_secs(15);
+
+/// A child whose JSON stdout lines arrive on a channel.
+struct Running {
+    child: Child,
+    lines: mpsc::Receiver<Value>,
+}
+
+impl Running {
+    fn start(args: &[&str]) -> Self {
+        let mut child = Command::new(OTTER)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("otter starts");
+        let stdout: ChildStdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let v: Value = serde_json::from_str(&line)
+                    .unwrap_or_else(|e| panic!("not JSON: {line:?}: {e}"));
+                if tx.send(v).is_err() {
+                    break;
+                }
+            }
+        });
+        Self { child, lines }
+    }
+
+    /// Waits for the first line whose `event` is `name` and that `matches`.
+    fn expect(&self, name: &str, matches: impl Fn(&Value) -> bool) -> Value {
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(v) if v["event"] == name && matches(&v) => return v,
+                Ok(_) => continue,
+                Err(_) => panic!("no {name} line"),
+            }
+        }
+    }
+
+    fn wait_exit(&mut self) -> i32 {
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code().unwrap_or(-1);
+            }
+            assert!(std::time::Instant::now() < deadline, "process did not exit");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn output(args: &[&str]) -> String {
+    let out = Command::new(OTTER).args(args).output().expect("otter runs");
+    assert!(
+        out.status.success(),
+        "otter {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+#[test]
+fn serve_and_two_joins_talk_through_the_binary() {
+    let mut server = Running::start(&["serve", "--listen", "127.0.0.1:0"]);
+    let ready = server.expect("listening", |_| true);
+    let url = ready["url"].as_str().unwrap().to_owned();
+    let key = ready["api_key"].as_str().unwrap().to_owned();
+    let secret = ready["api_secret"]
+        .as_str()
+        .expect("the development secret is printed")
+        .to_owned();
+
+    let session = output(&[
+        "session",
+        "create",
+        "--url",
+        &url,
+        "--api-key",
+        &key,
+        "--api-secret",
+        &secret,
+    ]);
+    assert!(session.starts_with("1_"), "{session}");
+    let token = |data: &str, legacy: bool| {
+        let mut args = vec![
+            "token",
+            "--api-key",
+            &key,
+            "--api-secret",
+            &secret,
+            "--session",
+            &session,
+            "--data",
+            data,
+        ];
+        if legacy {
+            args.push("--legacy");
+        }
+        output(&args)
+    };
+    let token_a = token("name=A", false);
+    let token_b = token("name=B", true);
+    assert!(token_b.starts_with("T1=="));
+
+    let mut a = Running::start(&[
+        "join",
+        "--url",
+        &url,
+        "--api-key",
+        &key,
+        "--session",
+        &session,
+        "--token",
+        &token_a,
+        "--duration",
+        "20",
+    ]);
+    let a_connected = a.expect("session_connected", |_| true);
+    assert_eq!(a_connected["data"], "name=A");
+    let mut b = Running::start(&[
+        "join",
+        "--url",
+        &url,
+        "--api-key",
+        &key,
+        "--session",
+        &session,
+        "--token",
+        &token_b,
+        "--signal",
+        "chat:hello from B",
+        "--duration",
+        "1",
+    ]);
+    let b_connected = b.expect("session_connected", |_| true);
+    let b_id = b_connected["connection_id"].as_str().unwrap().to_owned();
+    // B saw A as already present.
+    b.expect("connection_created", |v| {
+        v["connection_id"] == a_connected["connection_id"]
+    });
+
+    a.expect("connection_created", |v| {
+        v["connection_id"] == b_id && v["data"] == "name=B"
+    });
+    let signal = a.expect("signal", |_| true);
+    assert_eq!(signal["signal_type"], "chat");
+    assert_eq!(signal["data"], "hello from B");
+    assert_eq!(signal["from"], b_id.as_str());
+    // B leaves after its duration: A sees it go, cleanly; B exits 0.
+    let gone = a.expect("connection_destroyed", |v| v["connection_id"] == b_id);
+    assert_eq!(gone["reason"], "ClientDisconnected");
+    assert_eq!(b.wait_exit(), 0);
+
+    // A bad token: an error line with 1004, and a non-zero exit.
+    let mut bad = Running::start(&[
+        "join",
+        "--url",
+        &url,
+        "--api-key",
+        &key,
+        "--session",
+        &session,
+        "--token",
+        "garbage",
+    ]);
+    let error = bad.expect("error", |_| true);
+    assert_eq!(error["code"], 1004);
+    assert_eq!(error["name"], "OT_AUTHENTICATION_ERROR");
+    assert_ne!(bad.wait_exit(), 0);
+
+    // SIGTERM: the server tells A, says it stopped, and exits 0.
+    let status = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let lost = a.expect("session_disconnected", |_| true);
+    assert_eq!(lost["reason"], "NetworkDisconnected");
+    server.expect("stopped", |_| true);
+    assert_eq!(server.wait_exit(), 0);
+    assert_eq!(
+        a.wait_exit(),
+        2,
+        "a participant that lost its session exits 2"
+    );
+}
+
+#[test]
+fn token_rejects_bad_input() {
+    let out = Command::new(OTTER)
+        .args([
+            "token",
+            "--api-key",
+            "1",
+            "--api-secret",
+            "s",
+            "--session",
+            "not-a-session",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid session ID"));
+}
