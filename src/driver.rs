@@ -132,7 +132,7 @@ impl Driver {
                 inbound = async { transport.as_mut().expect("guarded by the branch condition").recv().await }, if transport.is_some() => {
                     let now = Instant::now().into_std();
                     match inbound {
-                        Inbound::Message(m) => self.core.handle_input(now, Input::Message(m)),
+                        Inbound::Message(m) => self.core.handle_input(now, Input::Message(*m)),
                         Inbound::Garbage(e) => warn!(error = %e, "ignoring a malformed message from the server"),
                         Inbound::Closed => {
                             transport = None;

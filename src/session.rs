@@ -149,11 +149,9 @@ impl Session {
         let inner = &self.inner;
         let session_id = match self.validate(token) {
             Ok(id) => id,
-            Err((id, error)) => {
-                let _ = inner.events.send(SessionEvent::Error(ErrorEvent {
-                    session_id: id,
-                    error: error.clone(),
-                }));
+            Err(event) => {
+                let error = event.error.clone();
+                let _ = inner.events.send(SessionEvent::Error(*event));
                 return Err(error);
             }
         };
@@ -166,26 +164,24 @@ impl Session {
         .map(|_| ())
     }
 
-    fn validate(&self, token: &str) -> Result<SessionId, (Option<SessionId>, OtError)> {
+    /// Checks what can be checked without the server; a refusal comes as the event to report.
+    fn validate(&self, token: &str) -> Result<SessionId, Box<ErrorEvent>> {
         let inner = &self.inner;
+        let refuse = |session_id, error| Box::new(ErrorEvent { session_id, error });
         if inner.application_id.trim().is_empty()
             || inner.session_id.trim().is_empty()
             || token.trim().is_empty()
         {
-            return Err((
-                None,
-                ErrorCode::InvalidParameter
-                    .with_message("application ID, session ID and token must not be empty"),
-            ));
+            let e = ErrorCode::InvalidParameter
+                .with_message("application ID, session ID and token must not be empty");
+            return Err(refuse(None, e));
         }
         let id = SessionId::new(inner.session_id.as_str()).map_err(|e| {
-            (
-                None,
-                ErrorCode::InvalidSessionId.with_message(format!("invalid session ID: {e}")),
-            )
+            let e = ErrorCode::InvalidSessionId.with_message(format!("invalid session ID: {e}"));
+            refuse(None, e)
         })?;
         signal_url(&inner.options.api_url).map_err(|e| {
-            (
+            refuse(
                 Some(id.clone()),
                 ErrorCode::InvalidParameter.with_message(e),
             )

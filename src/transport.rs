@@ -15,7 +15,7 @@ pub(crate) struct Transport {
 /// What came off the socket.
 pub(crate) enum Inbound {
     /// A message.
-    Message(ServerMessage),
+    Message(Box<ServerMessage>),
     /// Something that is not a valid message (ignored, but it proves the link is alive).
     Garbage(String),
     /// The socket closed or failed.
@@ -49,7 +49,7 @@ impl Transport {
         loop {
             return match self.ws.next().await {
                 Some(Ok(Message::Text(text))) => match ServerMessage::decode(&text) {
-                    Ok(m) => Inbound::Message(m),
+                    Ok(m) => Inbound::Message(Box::new(m)),
                     Err(e) => Inbound::Garbage(e.to_string()),
                 },
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => Inbound::Closed,

@@ -164,7 +164,7 @@ fn hostile_frames_and_tokens_never_panic_the_server() {
         ..Config::default()
     });
     let round = std::cell::Cell::new(0u32);
-    let a = std::cell::RefCell::new(a);
+    let a = tokio::sync::Mutex::new(a);
     runner
         .run(&attack(), |attack| {
             round.set(round.get() + 1);
@@ -178,7 +178,8 @@ fn hostile_frames_and_tokens_never_panic_the_server() {
                         .await
                         .map_err(|e| TestCaseError::fail(e.to_string()))?;
                     let want = round.to_string();
-                    a.borrow_mut()
+                    a.lock()
+                        .await
                         .wait("healthy signal", |e| match e {
                             SessionEvent::Signal(s) if s.data == want => Some(()),
                             _ => None,
@@ -213,7 +214,8 @@ fn hostile_frames_and_tokens_never_panic_the_server() {
             .signal(SignalRequest::new("alive", "end"))
             .await
             .unwrap();
-        a.borrow_mut()
+        a.lock()
+            .await
             .wait("final signal", |e| {
                 matches!(e, SessionEvent::Signal(s) if s.data == "end").then_some(())
             })

@@ -72,7 +72,7 @@ pub async fn create_session(
         return Err(ApiError::bad_request("location must be an IPv4 address"));
     }
     let session_id = new_session_id(project, &location);
-    let created = format!("{}", session_id.parts().create_time);
+    let created = session_id.parts().create_time.clone();
     // Both SDKs read `[0].session_id`; the Python one needs the content type to be exactly application/json.
     let body = json!([{
         "session_id": session_id.as_str(),

@@ -116,7 +116,7 @@ async fn handshake(socket: &mut WebSocket, state: &AppState) -> Result<Link, Ref
                     reply,
                 })
                 .await
-                .ok_or_else(|| unavailable())?
+                .ok_or_else(unavailable)?
                 .map_err(|e| (e, close_code::POLICY))?;
             let limits = &state.config.limits;
             let connected = ServerMessage::Connected {

@@ -283,7 +283,7 @@ impl SessionCore {
 
     /// The current attempt failed: close it and wait before the next one.
     fn schedule_retry(&mut self, now: Instant) {
-        let sample = self.jitter.next();
+        let sample = self.jitter.sample();
         let policy = self.config.reconnect_policy;
         if let Phase::Reconnecting {
             attempt,

@@ -52,7 +52,7 @@ impl Jitter {
     }
 
     /// The next sample in `[0, 1)`.
-    pub fn next(&mut self) -> f64 {
+    pub fn sample(&mut self) -> f64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -78,7 +78,7 @@ mod tests {
     #[test]
     fn jitter_is_in_range_and_varies() {
         let mut j = Jitter::new(42);
-        let samples: Vec<f64> = (0..1000).map(|_| j.next()).collect();
+        let samples: Vec<f64> = (0..1000).map(|_| j.sample()).collect();
         assert!(samples.iter().all(|s| (0.0..1.0).contains(s)));
         let mean = samples.iter().sum::<f64>() / 1000.0;
         assert!((0.4..0.6).contains(&mean), "{mean}");
