@@ -10,7 +10,9 @@ ARGS ?=
 # media and desktop milestones add). procps provides `kill` for the CLI test.
 APT_PACKAGES := build-essential pkg-config procps ca-certificates
 
-.PHONY: test demo deps lint check-toolchain
+SDK_DIR := tests/sdk-compat
+
+.PHONY: test demo deps sdk-deps lint check-toolchain
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -22,6 +24,26 @@ deps:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
+# The official OpenTok server SDKs (Node and Python) for the compatibility tests. Node, npm and Python's
+# venv come from Debian when the machine has none of its own.
+sdk-deps: $(SDK_DIR)/node_modules/.installed $(SDK_DIR)/.venv/.installed
+
+$(SDK_DIR)/node_modules/.installed: $(SDK_DIR)/package-lock.json
+	@command -v node >/dev/null && command -v npm >/dev/null || { \
+		SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nodejs npm; }
+	cd $(SDK_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(SDK_DIR)/.venv/.installed: $(SDK_DIR)/requirements.txt
+	@python3 -c 'import ensurepip, venv' 2>/dev/null || { \
+		SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq python3 python3-venv; }
+	rm -rf $(SDK_DIR)/.venv
+	python3 -m venv $(SDK_DIR)/.venv
+	$(SDK_DIR)/.venv/bin/pip install --quiet --disable-pip-version-check -r $(SDK_DIR)/requirements.txt
+	touch $@
+
 check-toolchain:
 	@command -v $(CARGO) >/dev/null || { echo "cargo is missing: install Rust (https://rustup.rs)"; exit 1; }
 
@@ -29,7 +51,7 @@ lint: deps check-toolchain
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
-test: lint
+test: lint sdk-deps
 	$(CARGO) build --workspace --all-targets --locked
 	$(CARGO) test --workspace --locked
 
