@@ -17,56 +17,83 @@ fn is_connection_event(e: &SessionEvent) -> bool {
     )
 }
 
+/// A session with an observer connected directly and a roamer connected through the proxy.
+struct Scene {
+    _server: TestServer,
+    proxy: FaultProxy,
+    observer: Client,
+    roamer: Client,
+}
+
+impl Scene {
+    async fn new(limits: Limits) -> Self {
+        let server = TestServer::with_limits(limits).await;
+        let proxy = FaultProxy::start(server.server.addr).await;
+        let sid = server.new_session_id();
+        let mut observer = server.client(&sid, Role::Publisher, "").await;
+        let through_proxy = SessionOptions::with_api_url(proxy.url());
+        let roamer = server
+            .client_with(&sid, Role::Publisher, "", through_proxy)
+            .await;
+        let roamer_id = roamer.id();
+        observer
+            .wait("roamer joined", |e| match e {
+                SessionEvent::ConnectionCreated(c) if c.connection.connection_id == roamer_id => {
+                    Some(())
+                }
+                _ => None,
+            })
+            .await;
+        Self {
+            _server: server,
+            proxy,
+            observer,
+            roamer,
+        }
+    }
+
+    async fn roamer_sees(&mut self, what: &str, pick: fn(&SessionEvent) -> bool) {
+        self.roamer.wait(what, |e| pick(e).then_some(())).await;
+    }
+}
+
+fn reconnecting(e: &SessionEvent) -> bool {
+    matches!(e, SessionEvent::SessionReconnecting(_))
+}
+
+fn reconnected(e: &SessionEvent) -> bool {
+    matches!(e, SessionEvent::SessionReconnected(_))
+}
+
 #[tokio::test]
 async fn a_cut_link_resumes_the_same_connection_unnoticed_by_others() {
-    let server = TestServer::start().await;
-    let proxy = FaultProxy::start(server.server.addr).await;
-    let sid = server.new_session_id();
-    let mut observer = server.client(&sid, Role::Publisher, "").await;
-    let mut roamer = server
-        .client_with(
-            &sid,
-            Role::Publisher,
-            "",
-            SessionOptions::with_api_url(proxy.url()),
-        )
-        .await;
-    let id_before = roamer.id();
-    observer
-        .wait("roamer joined", |e| {
-            matches!(e, SessionEvent::ConnectionCreated(_)).then_some(())
-        })
-        .await;
+    let mut scene = Scene::new(Limits::default()).await;
+    let id_before = scene.roamer.id();
 
-    proxy.cut();
-    roamer
-        .wait("session_reconnecting", |e| {
-            matches!(e, SessionEvent::SessionReconnecting(_)).then_some(())
-        })
+    scene.proxy.cut();
+    scene
+        .roamer_sees("session_reconnecting", reconnecting)
         .await;
-    assert_eq!(roamer.session.status(), SessionStatus::Reconnecting);
+    assert_eq!(scene.roamer.session.status(), SessionStatus::Reconnecting);
     // Sent while the link is down: delivered after the resume.
-    let roamer_session = roamer.session.clone();
+    let roamer = scene.roamer.session.clone();
     let pending = tokio::spawn(async move {
-        roamer_session
+        roamer
             .signal(SignalRequest::new("queued", "sent while away"))
             .await
     });
 
     tokio::time::sleep(Duration::from_millis(700)).await;
-    proxy.restore();
-    roamer
-        .wait("session_reconnected", |e| {
-            matches!(e, SessionEvent::SessionReconnected(_)).then_some(())
-        })
-        .await;
-    assert_eq!(roamer.id(), id_before);
-    assert_eq!(roamer.session.status(), SessionStatus::Connected);
+    scene.proxy.restore();
+    scene.roamer_sees("session_reconnected", reconnected).await;
+    assert_eq!(scene.roamer.id(), id_before);
+    assert_eq!(scene.roamer.session.status(), SessionStatus::Connected);
     pending
         .await
         .unwrap()
         .expect("the queued signal was sent after the resume");
-    let (signal_type, data) = observer
+    let (signal_type, data) = scene
+        .observer
         .wait("queued signal", |e| match e {
             SessionEvent::Signal(s) => Some((s.signal_type.clone(), s.data.clone())),
             _ => None,
@@ -78,12 +105,13 @@ async fn a_cut_link_resumes_the_same_connection_unnoticed_by_others() {
     );
 
     // The observer saw nothing of it, and both still talk.
-    roamer
+    scene
+        .roamer
         .session
         .signal(SignalRequest::new("after", "x"))
         .await
         .unwrap();
-    let seen = observer.drain_for(Duration::from_millis(500)).await;
+    let seen = scene.observer.drain_for(Duration::from_millis(500)).await;
     assert!(!seen.iter().any(is_connection_event), "{seen:?}");
     assert!(seen
         .iter()
@@ -97,39 +125,17 @@ async fn a_silent_link_is_detected_by_heartbeats_and_resumed() {
         heartbeat_timeout: Duration::from_millis(900),
         ..Default::default()
     };
-    let server = TestServer::with_limits(limits).await;
-    let proxy = FaultProxy::start(server.server.addr).await;
-    let sid = server.new_session_id();
-    let mut observer = server.client(&sid, Role::Publisher, "").await;
-    let mut roamer = server
-        .client_with(
-            &sid,
-            Role::Publisher,
-            "",
-            SessionOptions::with_api_url(proxy.url()),
-        )
-        .await;
-    let id_before = roamer.id();
-    observer
-        .wait("roamer joined", |e| {
-            matches!(e, SessionEvent::ConnectionCreated(_)).then_some(())
-        })
-        .await;
+    let mut scene = Scene::new(limits).await;
+    let id_before = scene.roamer.id();
 
-    proxy.black_hole();
-    roamer
-        .wait("session_reconnecting", |e| {
-            matches!(e, SessionEvent::SessionReconnecting(_)).then_some(())
-        })
+    scene.proxy.black_hole();
+    scene
+        .roamer_sees("session_reconnecting", reconnecting)
         .await;
-    proxy.restore();
-    roamer
-        .wait("session_reconnected", |e| {
-            matches!(e, SessionEvent::SessionReconnected(_)).then_some(())
-        })
-        .await;
-    assert_eq!(roamer.id(), id_before);
-    let seen = observer.drain_for(Duration::from_millis(300)).await;
+    scene.proxy.restore();
+    scene.roamer_sees("session_reconnected", reconnected).await;
+    assert_eq!(scene.roamer.id(), id_before);
+    let seen = scene.observer.drain_for(Duration::from_millis(300)).await;
     assert!(!seen.iter().any(is_connection_event), "{seen:?}");
 }
 
@@ -139,35 +145,24 @@ async fn a_link_down_past_the_window_ends_the_session_for_both_sides() {
         reconnect_window: Duration::from_millis(1500),
         ..Default::default()
     };
-    let server = TestServer::with_limits(limits).await;
-    let proxy = FaultProxy::start(server.server.addr).await;
-    let sid = server.new_session_id();
-    let mut observer = server.client(&sid, Role::Publisher, "").await;
-    let mut roamer = server
-        .client_with(
-            &sid,
-            Role::Publisher,
-            "",
-            SessionOptions::with_api_url(proxy.url()),
-        )
-        .await;
-    let roamer_id = roamer.id();
+    let mut scene = Scene::new(limits).await;
+    let roamer_id = scene.roamer.id();
 
-    proxy.cut();
-    roamer
-        .wait("session_reconnecting", |e| {
-            matches!(e, SessionEvent::SessionReconnecting(_)).then_some(())
-        })
+    scene.proxy.cut();
+    scene
+        .roamer_sees("session_reconnecting", reconnecting)
         .await;
-    let reason = roamer
+    let reason = scene
+        .roamer
         .wait("session_disconnected", |e| match e {
             SessionEvent::SessionDisconnected(d) => Some(d.reason),
             _ => None,
         })
         .await;
     assert_eq!(reason, DisconnectReason::NetworkDisconnected);
-    assert_eq!(roamer.session.status(), SessionStatus::NotConnected);
-    let seen = observer
+    assert_eq!(scene.roamer.session.status(), SessionStatus::NotConnected);
+    let seen = scene
+        .observer
         .wait("connection_destroyed", |e| match e {
             SessionEvent::ConnectionDestroyed(d) if d.connection.connection_id == roamer_id => {
                 Some(d.reason)

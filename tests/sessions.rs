@@ -413,6 +413,19 @@ async fn a_full_session_refuses_with_1027() {
     );
 }
 
+/// Connects to whatever `options` point at (not an Otter server) and returns the error and how long it took.
+async fn connect_without_server(options: SessionOptions) -> (otter::OtError, Duration) {
+    let project = otter_server::Project {
+        api_key: API_KEY.into(),
+        api_secret: API_SECRET.into(),
+    };
+    let sid = otter_server::session_ids::new_session_id(&project, "");
+    let s = Session::init(API_KEY, sid.as_str(), options);
+    let started = Instant::now();
+    let e = s.connect("token").await.unwrap_err();
+    (e, started.elapsed())
+}
+
 #[tokio::test]
 async fn nothing_listening_fails_with_1006_quickly() {
     // A port that was just free: nothing listens there.
@@ -425,22 +438,9 @@ async fn nothing_listening_fails_with_1006_quickly() {
         connect_timeout: Duration::from_secs(2),
         ..SessionOptions::with_api_url(format!("http://127.0.0.1:{port}"))
     };
-    let sid = otter_server::session_ids::new_session_id(
-        &otter_server::Project {
-            api_key: API_KEY.into(),
-            api_secret: API_SECRET.into(),
-        },
-        "",
-    );
-    let s = Session::init(API_KEY, sid.as_str(), options);
-    let started = Instant::now();
-    let e = s.connect("token").await.unwrap_err();
+    let (e, took) = connect_without_server(options).await;
     assert_eq!((e.code, e.name), (1006, "OT_CONNECT_FAILED"));
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "{:?}",
-        started.elapsed()
-    );
+    assert!(took < Duration::from_secs(2), "{took:?}");
 }
 
 #[tokio::test]
@@ -458,18 +458,8 @@ async fn a_server_that_never_answers_fails_with_1006_at_the_timeout() {
         connect_timeout: Duration::from_millis(800),
         ..SessionOptions::with_api_url(format!("http://{addr}"))
     };
-    let sid = otter_server::session_ids::new_session_id(
-        &otter_server::Project {
-            api_key: API_KEY.into(),
-            api_secret: API_SECRET.into(),
-        },
-        "",
-    );
-    let s = Session::init(API_KEY, sid.as_str(), options);
-    let started = Instant::now();
-    let e = s.connect("token").await.unwrap_err();
+    let (e, took) = connect_without_server(options).await;
     assert_eq!(e.code, 1006);
-    let took = started.elapsed();
     assert!(
         took >= Duration::from_millis(750) && took < Duration::from_secs(5),
         "{took:?}"

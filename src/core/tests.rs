@@ -98,6 +98,11 @@ impl Sim {
             token: "t".into(),
         });
         self.input(Input::TransportOpened);
+        self.connected_from_hello();
+    }
+
+    /// The server's answer to a connect: this client is "me", "other" was already there.
+    fn connected_from_hello(&mut self) {
         self.input(Input::Message(ServerMessage::Connected {
             version: 1,
             session_id: sid(),
@@ -145,23 +150,6 @@ fn connect_sends_hello_and_reports_existing_connections() {
         }
     );
     assert_eq!(s.core.state().connections.len(), 1);
-}
-
-impl Sim {
-    fn connected_from_hello(&mut self) {
-        self.input(Input::Message(ServerMessage::Connected {
-            version: 1,
-            session_id: sid(),
-            connection: conn("me"),
-            role: Role::Publisher,
-            connections: vec![conn("other")],
-            streams: vec![],
-            resume_key: "key".into(),
-            heartbeat_interval_ms: 2000,
-            heartbeat_timeout_ms: 6000,
-            reconnect_window_ms: 30_000,
-        }));
-    }
 }
 
 #[test]
