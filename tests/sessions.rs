@@ -62,6 +62,30 @@ async fn two_clients_see_each_other_and_a_clean_leave_within_a_second() {
 }
 
 #[tokio::test]
+async fn an_empty_session_leaves_nothing_behind_on_the_server() {
+    let server = TestServer::start().await;
+    let metrics = server.server.state().metrics.clone();
+    for _ in 0..3 {
+        let sid = server.new_session_id();
+        let a = server.client(&sid, Role::Publisher, "").await;
+        let b = server.client(&sid, Role::Publisher, "").await;
+        a.session.disconnect().await;
+        drop(b);
+    }
+    let deadline = Instant::now() + WAIT;
+    while metrics.sessions.get() != 0 || metrics.connections.get() != 0 {
+        assert!(
+            Instant::now() < deadline,
+            "sessions {} connections {} left",
+            metrics.sessions.get(),
+            metrics.connections.get()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(server.server.state().hub.session_count(), 0);
+}
+
+#[tokio::test]
 async fn dropping_every_handle_leaves_the_session() {
     let server = TestServer::start().await;
     let sid = server.new_session_id();

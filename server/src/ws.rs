@@ -331,6 +331,12 @@ async fn serve(socket: WebSocket, state: AppState, mut link: Link) {
             _ = shutting_down(&mut shutdown) => break End::Shutdown,
         }
     };
+    // A send can fail because the client has just closed after saying goodbye; its `leave` may still be
+    // unread. A clean leave must not be mistaken for a dropped link.
+    let end = match end {
+        End::Lost if said_goodbye(&mut rx).await => End::Left,
+        other => other,
+    };
     let (close, reason) = match end {
         End::Left => {
             let command = Command::Leave {
@@ -369,6 +375,26 @@ async fn serve(socket: WebSocket, state: AppState, mut link: Link) {
         send_timeout,
     )
     .await;
+}
+
+/// Reads what is already buffered from a closing socket, looking for a `leave`.
+async fn said_goodbye<S>(rx: &mut S) -> bool
+where
+    S: futures_util::Stream<Item = Result<Message, axum::Error>> + Unpin,
+{
+    const UNREAD_FRAMES: usize = 16;
+    for _ in 0..UNREAD_FRAMES {
+        match tokio::time::timeout(Duration::from_millis(50), rx.next()).await {
+            Ok(Some(Ok(Message::Text(t))))
+                if matches!(ClientMessage::decode(&t), Ok(ClientMessage::Leave)) =>
+            {
+                return true
+            }
+            Ok(Some(Ok(_))) => continue,
+            _ => return false,
+        }
+    }
+    false
 }
 
 async fn send<S>(tx: &mut S, message: Message, timeout: Duration) -> Result<(), ()>
