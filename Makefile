@@ -7,8 +7,9 @@ CARGO ?= cargo
 ARGS ?=
 
 # Debian packages the current crates need to build and test (DESIGN.md §7 lists the full set the
-# media and desktop milestones add). procps provides `kill` for the CLI test.
-APT_PACKAGES := build-essential pkg-config procps ca-certificates
+# desktop milestone adds). procps provides `kill` for the CLI test; libvpx-dev, cmake (bundled libopus)
+# and nasm (OpenH264 assembly) serve the codecs.
+APT_PACKAGES := build-essential pkg-config procps ca-certificates libvpx-dev cmake nasm
 
 SDK_DIR := tests/sdk-compat
 
