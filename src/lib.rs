@@ -22,6 +22,7 @@
 pub mod core;
 mod driver;
 pub mod events;
+pub mod media;
 pub mod options;
 mod session;
 mod system;

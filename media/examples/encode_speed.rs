@@ -42,9 +42,19 @@ fn main() {
         ("render_ms_per_frame", per(render), "ms"),
         ("encode_ms_per_frame", per(encode), "ms"),
         ("decode_ms_per_frame", per(decode), "ms"),
-        ("encode_core_share_at_30fps", per(encode) * fps as f64 / 10.0, "%"),
-        ("bitrate_kbps", bytes as f64 * 8.0 / (n as f64 / fps as f64) / 1000.0, "kbit/s"),
+        (
+            "encode_core_share_at_30fps",
+            per(encode) * fps as f64 / 10.0,
+            "%",
+        ),
+        (
+            "bitrate_kbps",
+            bytes as f64 * 8.0 / (n as f64 / fps as f64) / 1000.0,
+            "kbit/s",
+        ),
     ] {
-        println!(r#"{{"bench":"codec","codec":"{name}","size":"{w}x{h}","metric":"{metric}","value":{value:.3},"unit":"{unit}"}}"#);
+        println!(
+            r#"{{"bench":"codec","codec":"{name}","size":"{w}x{h}","metric":"{metric}","value":{value:.3},"unit":"{unit}"}}"#
+        );
     }
 }
