@@ -14,7 +14,8 @@ use tokio_stream::wrappers::BroadcastStream;
 use tracing::Instrument;
 
 use crate::core::{
-    CoreConfig, OpResult, ReconnectPolicy, Request, SessionCore, SessionState, SessionStatus,
+    CoreConfig, OpResult, ReconnectPolicy, Request, RequestReply, SessionCore, SessionState,
+    SessionStatus,
 };
 use crate::driver::{Command, Driver};
 use crate::events::{ErrorEvent, SessionEvent};
@@ -260,7 +261,7 @@ impl Session {
     }
 
     /// Sends any request to the server and waits for its reply (the media layer's way in).
-    pub async fn send_request(&self, request: Request) -> Result<Option<Stream>, OtError> {
+    pub async fn send_request(&self, request: Request) -> Result<RequestReply, OtError> {
         self.ask(|reply| Command::Request { request, reply }).await
     }
 

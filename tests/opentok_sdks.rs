@@ -137,12 +137,14 @@ async fn drive(command: Command, sdk: &str) {
         has_video: true,
         video_type: VideoType::Camera,
         video_dimensions: (640, 480),
+        sdp_offer: None,
     };
     let stream = moderator
         .session
         .send_request(publish)
         .await
         .unwrap()
+        .stream
         .unwrap();
     script.send(
         json!({ "connection_id": member.id().as_str(), "stream_id": stream.stream_id.as_str() }),

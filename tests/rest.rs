@@ -199,12 +199,14 @@ async fn force_disconnect_signal_streams_and_mute() {
         has_video: true,
         video_type: VideoType::Camera,
         video_dimensions: (640, 480),
+        sdp_offer: None,
     };
     let stream = a
         .session
         .send_request(publish)
         .await
         .unwrap()
+        .stream
         .expect("a stream");
     let created = b
         .wait("stream_created", |e| match e {

@@ -379,6 +379,7 @@ async fn roles_limit_what_a_connection_may_do() {
         has_video: true,
         video_type: otter::VideoType::Camera,
         video_dimensions: (640, 480),
+        sdp_offer: None,
     };
     let e = subscriber
         .session

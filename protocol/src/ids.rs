@@ -101,6 +101,10 @@ simple_id!(
     /// Identifies one published stream.
     StreamId
 );
+simple_id!(
+    /// Identifies one of a client's subscriptions (chosen by the client).
+    SubscriptionId
+);
 
 /// An OpenTok-shaped session ID. Construction checks the shape and decodes the API key it names, so
 /// [`SessionId::api_key`] never fails.

@@ -20,7 +20,7 @@ pub mod signal;
 pub mod token;
 
 pub use error::{ErrorCode, OtError};
-pub use ids::{ConnectionId, IdError, SessionId, StreamId};
+pub use ids::{ConnectionId, IdError, SessionId, StreamId, SubscriptionId};
 pub use messages::{ClientMessage, DecodeError, ServerMessage};
 pub use objects::{Connection, DisconnectReason, Role, Stream, StreamDestroyedReason, VideoType};
 pub use token::TokenClaims;

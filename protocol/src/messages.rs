@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::OtError;
-use crate::ids::{ConnectionId, SessionId, StreamId};
+use crate::ids::{ConnectionId, SessionId, StreamId, SubscriptionId};
 use crate::objects::{
     Connection, DisconnectReason, Role, Stream, StreamDestroyedReason, VideoType,
 };
@@ -67,6 +67,43 @@ pub enum ClientMessage {
         video_type: VideoType,
         /// Video width and height.
         video_dimensions: (u32, u32),
+        /// The publisher's SDP offer (send-only audio and/or video) for the server's media router;
+        /// None announces the stream without media.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sdp_offer: Option<String>,
+    },
+    /// Receive a stream's media: the server answers the client's offer (receive-only audio and video).
+    Subscribe {
+        /// Request ID, echoed in the reply (which carries the SDP answer).
+        id: u64,
+        /// Chosen by the client, unique among its subscriptions.
+        subscription_id: SubscriptionId,
+        /// The stream to receive.
+        stream_id: StreamId,
+        /// The subscriber's SDP offer.
+        sdp_offer: String,
+        /// Forward the stream's audio.
+        audio: bool,
+        /// Forward the stream's video.
+        video: bool,
+    },
+    /// Turn a subscription's audio or video forwarding on or off.
+    UpdateSubscription {
+        /// Request ID, echoed in the reply.
+        id: u64,
+        /// The subscription.
+        subscription_id: SubscriptionId,
+        /// New audio setting, if changing.
+        audio: Option<bool>,
+        /// New video setting, if changing.
+        video: Option<bool>,
+    },
+    /// Stop receiving a stream.
+    Unsubscribe {
+        /// Request ID, echoed in the reply.
+        id: u64,
+        /// The subscription.
+        subscription_id: SubscriptionId,
     },
     /// Change a published stream's audio/video flags or dimensions.
     UpdateStream {
@@ -215,6 +252,9 @@ pub enum ServerMessage {
         /// The stream created, for a [`ClientMessage::Publish`].
         #[serde(default, skip_serializing_if = "Option::is_none")]
         stream: Option<Stream>,
+        /// The server's SDP answer, for a publish with an offer or a subscribe.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sdp_answer: Option<String>,
         /// None = done.
         error: Option<OtError>,
     },
@@ -308,6 +348,7 @@ mod tests {
         let reply = ServerMessage::Reply {
             id: 7,
             stream: None,
+            sdp_answer: None,
             error: Some(ErrorCode::NotFound.with_message("no such connection")),
         };
         assert_eq!(ServerMessage::decode(&reply.encode()).unwrap(), reply);

@@ -296,7 +296,7 @@ async fn serve(socket: WebSocket, state: AppState, mut link: Link) {
                         }
                         Err((id, error)) => {
                             state.metrics.error(error.code);
-                            Some(ServerMessage::Reply { id, stream: None, error: Some(error) })
+                            Some(ServerMessage::Reply { id, stream: None, sdp_answer: None, error: Some(error) })
                         }
                     },
                     Err(e) => {

@@ -131,7 +131,9 @@ impl SessionCore {
                     deadline,
                 });
             }
-            Phase::Connected | Phase::Reconnecting { .. } => self.complete(op, Ok(None)),
+            Phase::Connected | Phase::Reconnecting { .. } => {
+                self.complete(op, Ok(RequestReply::default()))
+            }
             Phase::Connecting { .. } => self.complete(
                 op,
                 Err(ErrorCode::InvalidParameter.with_message("a connect is already in progress")),
@@ -160,7 +162,7 @@ impl SessionCore {
             self.leave(DisconnectReason::ClientDisconnected);
         }
         if let Some(op) = op {
-            self.complete(op, Ok(None));
+            self.complete(op, Ok(RequestReply::default()));
         }
     }
 
@@ -382,7 +384,7 @@ impl SessionCore {
                 for s in streams {
                     self.apply(Change::StreamCreated(s));
                 }
-                self.complete(op, Ok(None));
+                self.complete(op, Ok(RequestReply::default()));
             }
             ServerMessage::Resumed {
                 connections,
@@ -433,7 +435,12 @@ impl SessionCore {
                     self.leave(reason);
                 }
             }
-            ServerMessage::Reply { id, stream, error } => {
+            ServerMessage::Reply {
+                id,
+                stream,
+                sdp_answer,
+                error,
+            } => {
                 if let Some((op, request)) = self.pending.remove(&id) {
                     // This client's own streams enter and leave the view here, without session events.
                     if let Some(s) = &stream {
@@ -444,7 +451,10 @@ impl SessionCore {
                         self.state.streams.retain(|s| &s.stream_id != stream_id);
                         self.dirty = true;
                     }
-                    self.complete(op, error.map_or(Ok(stream), Err));
+                    self.complete(
+                        op,
+                        error.map_or(Ok(RequestReply { stream, sdp_answer }), Err),
+                    );
                 }
             }
             ServerMessage::ConnectionCreated { connection } => {

@@ -15,7 +15,8 @@ use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use otter_protocol::{
-    ClientMessage, ConnectionId, OtError, ServerMessage, SessionId, Stream, StreamId, VideoType,
+    ClientMessage, ConnectionId, OtError, ServerMessage, SessionId, Stream, StreamId,
+    SubscriptionId, VideoType,
 };
 
 pub use reconnect::{Jitter, ReconnectPolicy};
@@ -26,8 +27,17 @@ use crate::events::SessionEvent;
 /// Identifies a user operation (connect, disconnect, signal…) so its result can be routed back.
 pub type OpId = u64;
 
-/// What a completed operation yields: the stream for a publish, nothing otherwise.
-pub type OpResult = Result<Option<Stream>, OtError>;
+/// What the server answered to a request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestReply {
+    /// The stream created, for a publish.
+    pub stream: Option<Stream>,
+    /// The SDP answer, for a publish with an offer or a subscribe.
+    pub sdp_answer: Option<String>,
+}
+
+/// What a completed operation yields.
+pub type OpResult = Result<RequestReply, OtError>;
 
 /// Where a session is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -71,6 +81,35 @@ pub enum Request {
         video_type: VideoType,
         /// Video size.
         video_dimensions: (u32, u32),
+        /// The publisher's SDP offer; None announces the stream without media.
+        sdp_offer: Option<String>,
+    },
+    /// Receive a stream's media.
+    Subscribe {
+        /// Chosen by this client, unique among its subscriptions.
+        subscription_id: SubscriptionId,
+        /// The stream.
+        stream_id: StreamId,
+        /// The subscriber's SDP offer.
+        sdp_offer: String,
+        /// Forward audio.
+        audio: bool,
+        /// Forward video.
+        video: bool,
+    },
+    /// Change what a subscription forwards.
+    UpdateSubscription {
+        /// The subscription.
+        subscription_id: SubscriptionId,
+        /// New audio setting.
+        audio: Option<bool>,
+        /// New video setting.
+        video: Option<bool>,
+    },
+    /// Stop receiving a stream.
+    Unsubscribe {
+        /// The subscription.
+        subscription_id: SubscriptionId,
     },
     /// Change a stream's flags.
     UpdateStream {
@@ -123,6 +162,7 @@ impl Request {
                 has_video,
                 video_type,
                 video_dimensions,
+                sdp_offer,
             } => ClientMessage::Publish {
                 id,
                 name,
@@ -130,6 +170,35 @@ impl Request {
                 has_video,
                 video_type,
                 video_dimensions,
+                sdp_offer,
+            },
+            Request::Subscribe {
+                subscription_id,
+                stream_id,
+                sdp_offer,
+                audio,
+                video,
+            } => ClientMessage::Subscribe {
+                id,
+                subscription_id,
+                stream_id,
+                sdp_offer,
+                audio,
+                video,
+            },
+            Request::UpdateSubscription {
+                subscription_id,
+                audio,
+                video,
+            } => ClientMessage::UpdateSubscription {
+                id,
+                subscription_id,
+                audio,
+                video,
+            },
+            Request::Unsubscribe { subscription_id } => ClientMessage::Unsubscribe {
+                id,
+                subscription_id,
             },
             Request::UpdateStream {
                 stream_id,

@@ -146,7 +146,7 @@ fn connect_sends_hello_and_reports_existing_connections() {
         out[2],
         Output::Complete {
             op: 1,
-            result: Ok(None)
+            result: Ok(RequestReply::default())
         }
     );
     assert_eq!(s.core.state().connections.len(), 1);

@@ -32,6 +32,7 @@ impl SessionActor {
                 has_video,
                 video_type,
                 video_dimensions,
+                ..
             } => {
                 let outcome = if role.can_publish() {
                     let stream = Stream {
@@ -122,7 +123,15 @@ impl SessionActor {
             Ok(stream) => (stream, None),
             Err(e) => (None, Some(e)),
         };
-        self.send_to(from, &ServerMessage::Reply { id, stream, error });
+        self.send_to(
+            from,
+            &ServerMessage::Reply {
+                id,
+                stream,
+                sdp_answer: None,
+                error,
+            },
+        );
     }
 
     fn client_signal(
