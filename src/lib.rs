@@ -20,20 +20,30 @@
 //! ```
 
 pub mod core;
+mod devices;
 mod driver;
 pub mod events;
 pub mod media;
 pub mod options;
+mod publisher;
+mod rtc;
 mod session;
+mod subscriber;
 mod system;
 mod transport;
 
 pub use crate::core::{SessionState, SessionStatus};
+pub use devices::{devices, Device, Devices};
 pub use events::*;
 pub use options::{IceConfig, IceServer, IncludeServers, SessionOptions, TransportPolicy};
 pub use otter_protocol::{
     Connection, ConnectionId, DisconnectReason, ErrorCode, OtError, Role, SessionId, Stream,
     StreamDestroyedReason, StreamId, VideoType,
 };
+pub use publisher::{
+    AudioSourceChoice, CameraPosition, PreferredCodecs, Publisher, PublisherEvent,
+    PublisherProperties, PublisherStats, ScaleBehavior, VideoSourceChoice,
+};
 pub use session::{Capabilities, EventStream, Session, SignalRequest};
+pub use subscriber::{Subscriber, SubscriberEvent, SubscriberProperties, SubscriberStats};
 pub use system::{check_system_requirements, MissingRequirement};

@@ -265,6 +265,24 @@ impl Session {
         self.ask(|reply| Command::Request { request, reply }).await
     }
 
+    /// Publishes audio and video into the session (API.md §3). Resolves once media flows to the server;
+    /// a missing device is reported as a publisher `error` event and the other track is still published.
+    pub async fn publish(
+        &self,
+        properties: crate::PublisherProperties,
+    ) -> Result<crate::Publisher, OtError> {
+        crate::Publisher::start(self.clone(), properties).await
+    }
+
+    /// Receives `stream`'s media (API.md §4). Resolves once media flows from the server.
+    pub async fn subscribe(
+        &self,
+        stream: &Stream,
+        properties: crate::SubscriberProperties,
+    ) -> Result<crate::Subscriber, OtError> {
+        crate::Subscriber::start(self.clone(), stream.clone(), properties).await
+    }
+
     /// Moderator: removes a connection from the session (1520 without the role).
     pub async fn force_disconnect(&self, connection_id: ConnectionId) -> Result<(), OtError> {
         self.send_request(Request::ForceDisconnect { connection_id })

@@ -1,8 +1,10 @@
 //! Media in the engine: capture sources and the hand-over between pipeline stages.
 
+pub mod sink;
 pub mod slot;
 pub mod sources;
 
+pub use sink::VideoSink;
 pub use slot::LatestSlot;
 pub use sources::{
     AudioOutput, AudioSource, Capture, CustomAudioSource, CustomVideoSource, TestPatternSource,

@@ -1,0 +1,495 @@
+//! Publishing (API.md §3): capture, encode, send to the server's media router over WebRTC, and announce
+//! the stream in the session.
+
+mod pipeline;
+mod properties;
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use otter_media::opus_codec::OpusEncoder;
+use otter_media::{VideoCodec, VideoEncoderSettings};
+use otter_protocol::{ErrorCode, OtError, Stream, StreamDestroyedReason, VideoType};
+use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::configuration::media_engine::{
+    MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8,
+};
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+};
+use tokio::sync::{broadcast, mpsc};
+use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
+use webrtc::media_stream::track_local::TrackLocal;
+
+pub use properties::{
+    AudioSourceChoice, CameraPosition, PreferredCodecs, PublisherProperties, ScaleBehavior,
+    VideoSourceChoice,
+};
+
+use self::pipeline::{PipelineStats, Switches, ENCODED_QUEUE};
+use crate::core::Request;
+use crate::media::{
+    AudioOutput, AudioSource, Capture, LatestSlot, TestPatternSource, ToneSource, VideoFormat,
+    VideoSource,
+};
+use crate::rtc::peer::{Peer, H264_FMTP, PT_H264, PT_OPUS, PT_VP8};
+use crate::session::Session;
+
+/// How long ICE and DTLS may take before publishing fails with 1553.
+const MEDIA_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What a publisher reports (API.md §3.2).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum PublisherEvent {
+    /// The stream is in the session.
+    StreamCreated(Stream),
+    /// The stream ended.
+    StreamDestroyed {
+        /// The stream.
+        stream: Stream,
+        /// Why.
+        reason: StreamDestroyedReason,
+    },
+    /// Something failed (a missing device, the media path); publishing may go on with what works.
+    Error(OtError),
+    /// Microphone loudness, 0.0–1.0, about ten times a second.
+    AudioLevel(f32),
+}
+
+/// Publisher statistics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PublisherStats {
+    /// Video frames encoded.
+    pub frames_encoded: u64,
+    /// Frames dropped before the network (encoder or queue too slow).
+    pub frames_dropped: u64,
+    /// Key frames sent.
+    pub keyframes: u64,
+    /// Media bytes handed to the network.
+    pub bytes_sent: u64,
+    /// Audio frames encoded.
+    pub audio_frames: u64,
+}
+
+/// A live publisher. Dropping it unpublishes (in the background).
+pub struct Publisher {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    session: Session,
+    stream: Stream,
+    peer: Peer,
+    switches: Arc<Switches>,
+    stats: Arc<PipelineStats>,
+    events: broadcast::Sender<PublisherEvent>,
+    /// Capture handles and encoder threads; taken on unpublish.
+    running: Mutex<Option<Running>>,
+}
+
+struct Running {
+    _video_capture: Option<Capture>,
+    _audio_capture: Option<Capture>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+fn track(
+    kind: RtpCodecKind,
+    id: &str,
+    ssrc: u32,
+    mime: &str,
+    clock_rate: u32,
+    channels: u16,
+    fmtp: &str,
+) -> Result<Arc<TrackLocalStaticSample>, OtError> {
+    let codec = RTCRtpCodec {
+        mime_type: mime.into(),
+        clock_rate,
+        channels,
+        sdp_fmtp_line: fmtp.into(),
+        ..Default::default()
+    };
+    let encoding = RTCRtpEncodingParameters {
+        rtp_coding_parameters: RTCRtpCodingParameters {
+            ssrc: Some(ssrc),
+            ..Default::default()
+        },
+        codec,
+        ..Default::default()
+    };
+    let track = MediaStreamTrack::new("otter".into(), id.into(), id.into(), kind, vec![encoding]);
+    TrackLocalStaticSample::new(Instant::now(), track)
+        .map(Arc::new)
+        .map_err(|e| {
+            ErrorCode::UnableToPublish.with_message(format!("cannot create the {id} track: {e}"))
+        })
+}
+
+fn unavailable(what: &str) -> OtError {
+    ErrorCode::HardwareUnavailable.with_message(format!("no {what} is available on this machine"))
+}
+
+fn video_source(props: &PublisherProperties) -> Result<Arc<dyn VideoSource>, OtError> {
+    match &props.video_source {
+        VideoSourceChoice::TestPattern => Ok(Arc::new(TestPatternSource)),
+        VideoSourceChoice::Custom(source) => Ok(source.clone()),
+        VideoSourceChoice::Camera => {
+            Err(crate::devices::camera_error(props.camera_device.as_deref()))
+        }
+        VideoSourceChoice::Screen => Err(unavailable("screen capture")),
+    }
+}
+
+fn audio_source(props: &PublisherProperties) -> Result<Arc<dyn AudioSource>, OtError> {
+    match &props.audio_source {
+        AudioSourceChoice::Tone(hz) => Ok(Arc::new(ToneSource { frequency_hz: *hz })),
+        AudioSourceChoice::Custom(source) => Ok(source.clone()),
+        AudioSourceChoice::Microphone => Err(crate::devices::microphone_error(
+            props.microphone_device.as_deref(),
+        )),
+    }
+}
+
+impl Publisher {
+    /// Publishes into `session` (see [`Session::publish`]).
+    pub(crate) async fn start(
+        session: Session,
+        props: PublisherProperties,
+    ) -> Result<Publisher, OtError> {
+        if !session.capabilities().can_publish {
+            return Err(ErrorCode::UnableToPublish.with_message("this token's role cannot publish"));
+        }
+        let (events, _) = broadcast::channel(64);
+        let mut problems = Vec::new();
+        // A missing device is reported and the other track still goes out.
+        let video = if props.video_track {
+            video_source(&props).map_err(|e| problems.push(e)).ok()
+        } else {
+            None
+        };
+        let audio = if props.audio_track {
+            audio_source(&props).map_err(|e| problems.push(e)).ok()
+        } else {
+            None
+        };
+        if video.is_none() && audio.is_none() {
+            return Err(problems.pop().unwrap_or_else(|| {
+                ErrorCode::UnableToPublish
+                    .with_message("nothing to publish: no audio and no video track")
+            }));
+        }
+        let codec = props.preferred_video_codecs.first();
+        let (width, height) = (props.resolution.0 & !1, props.resolution.1 & !1);
+        let fps = props.frame_rate.clamp(1, 60);
+
+        let mut peer = Peer::new()
+            .await
+            .map_err(|e| ErrorCode::UnableToPublish.with_message(e))?;
+        let ssrc_video: u32 = rand::random();
+        let ssrc_audio: u32 = rand::random();
+        let video_track = match &video {
+            Some(_) => {
+                let (mime, fmtp) = match codec {
+                    VideoCodec::Vp8 => (MIME_TYPE_VP8, ""),
+                    VideoCodec::H264 => (MIME_TYPE_H264, H264_FMTP),
+                };
+                let t = track(
+                    RtpCodecKind::Video,
+                    "video",
+                    ssrc_video,
+                    mime,
+                    90_000,
+                    0,
+                    fmtp,
+                )?;
+                peer.pc
+                    .add_track(t.clone() as Arc<dyn TrackLocal>)
+                    .await
+                    .map_err(|e| ErrorCode::UnableToPublish.with_message(e.to_string()))?;
+                Some(t)
+            }
+            None => None,
+        };
+        let audio_track = match &audio {
+            Some(_) => {
+                let t = track(
+                    RtpCodecKind::Audio,
+                    "audio",
+                    ssrc_audio,
+                    MIME_TYPE_OPUS,
+                    48_000,
+                    2,
+                    "minptime=10;useinbandfec=1",
+                )?;
+                peer.pc
+                    .add_track(t.clone() as Arc<dyn TrackLocal>)
+                    .await
+                    .map_err(|e| ErrorCode::UnableToPublish.with_message(e.to_string()))?;
+                Some(t)
+            }
+            None => None,
+        };
+        let offer = peer
+            .offer(MEDIA_TIMEOUT)
+            .await
+            .map_err(|e| ErrorCode::PublisherIceFailed.with_message(e))?;
+        let reply = session
+            .send_request(Request::Publish {
+                name: props.name.clone(),
+                has_audio: audio.is_some() && props.publish_audio,
+                has_video: video.is_some() && props.publish_video,
+                video_type: match props.video_source {
+                    VideoSourceChoice::Screen => VideoType::Screen,
+                    VideoSourceChoice::Custom(_) => VideoType::Custom,
+                    _ => VideoType::Camera,
+                },
+                video_dimensions: (width, height),
+                sdp_offer: Some(offer),
+            })
+            .await?;
+        let stream = reply.stream.ok_or_else(|| {
+            ErrorCode::UnexpectedServerResponse.with_message("the server created no stream")
+        })?;
+        let answer = reply.sdp_answer.ok_or_else(|| {
+            ErrorCode::UnexpectedServerResponse.with_message("the server sent no SDP answer")
+        })?;
+        let negotiated = async {
+            peer.accept_answer(answer).await?;
+            peer.connected(MEDIA_TIMEOUT).await
+        };
+        if let Err(e) = negotiated.await {
+            peer.close().await;
+            let _ = session
+                .send_request(Request::Unpublish {
+                    stream_id: stream.stream_id.clone(),
+                })
+                .await;
+            return Err(ErrorCode::PublisherIceFailed.with_message(e));
+        }
+
+        let switches = Arc::new(Switches::default());
+        switches
+            .publish_video
+            .store(props.publish_video, Ordering::Relaxed);
+        switches
+            .publish_audio
+            .store(props.publish_audio, Ordering::Relaxed);
+        let stats = Arc::new(PipelineStats::default());
+        let mut running = Running {
+            _video_capture: None,
+            _audio_capture: None,
+            threads: Vec::new(),
+            tasks: Vec::new(),
+        };
+        let thread_error = |e: std::io::Error| {
+            ErrorCode::UnableToPublish.with_message(format!("cannot start an encoder thread: {e}"))
+        };
+        if let (Some(source), Some(track)) = (video, video_track) {
+            let frames = Arc::new(LatestSlot::new());
+            running._video_capture =
+                Some(source.start(VideoFormat { width, height, fps }, frames.clone())?);
+            let mut settings = VideoEncoderSettings::new(width, height, fps);
+            if let Some(cap) = props.max_video_bitrate {
+                settings.bitrate_bps = settings.bitrate_bps.min(cap.max(5_000));
+            }
+            let (tx, rx) = mpsc::channel(ENCODED_QUEUE);
+            running.threads.push(
+                pipeline::spawn_video_encoder(
+                    codec,
+                    settings,
+                    frames,
+                    switches.clone(),
+                    stats.clone(),
+                    tx,
+                )
+                .map_err(thread_error)?,
+            );
+            let pt = if codec == VideoCodec::Vp8 {
+                PT_VP8
+            } else {
+                PT_H264
+            };
+            let duration = Duration::from_secs(1) / fps;
+            running.tasks.push(tokio::spawn(pipeline::write_samples(
+                track.clone(),
+                ssrc_video,
+                pt,
+                duration,
+                stats.clone(),
+                rx,
+            )));
+            running
+                .tasks
+                .push(tokio::spawn(pipeline::watch_keyframe_requests(
+                    track,
+                    switches.clone(),
+                )));
+        }
+        if let (Some(source), Some(track)) = (audio, audio_track) {
+            let (output, frames) = AudioOutput::new();
+            running._audio_capture = Some(source.start(output)?);
+            let encoder = OpusEncoder::new(props.audio_bitrate, props.enable_dtx)
+                .map_err(|e| ErrorCode::UnableToPublish.with_message(e.to_string()))?;
+            let (tx, rx) = mpsc::channel(ENCODED_QUEUE);
+            running.threads.push(
+                pipeline::spawn_audio_encoder(encoder, frames, switches.clone(), stats.clone(), tx)
+                    .map_err(thread_error)?,
+            );
+            running.tasks.push(tokio::spawn(pipeline::write_samples(
+                track,
+                ssrc_audio,
+                PT_OPUS,
+                Duration::from_millis(20),
+                stats.clone(),
+                rx,
+            )));
+            running.tasks.push(tokio::spawn(report_audio_level(
+                stats.clone(),
+                events.clone(),
+            )));
+        }
+        let publisher = Publisher {
+            inner: Arc::new(Inner {
+                session,
+                stream: stream.clone(),
+                peer,
+                switches,
+                stats,
+                events: events.clone(),
+                running: Mutex::new(Some(running)),
+            }),
+        };
+        for problem in problems {
+            let _ = events.send(PublisherEvent::Error(problem));
+        }
+        let _ = events.send(PublisherEvent::StreamCreated(stream));
+        Ok(publisher)
+    }
+
+    /// The published stream.
+    pub fn stream(&self) -> &Stream {
+        &self.inner.stream
+    }
+
+    /// This publisher's events from now on.
+    pub fn events(&self) -> broadcast::Receiver<PublisherEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> PublisherStats {
+        let s = &self.inner.stats;
+        PublisherStats {
+            frames_encoded: s.frames_encoded.load(Ordering::Relaxed),
+            frames_dropped: s.frames_dropped.load(Ordering::Relaxed),
+            keyframes: s.keyframes.load(Ordering::Relaxed),
+            bytes_sent: s.bytes_sent.load(Ordering::Relaxed),
+            audio_frames: s.audio_frames.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Turns video on or off; the others get `stream_property_changed` (`has_video`).
+    pub async fn set_publish_video(&self, on: bool) -> Result<(), OtError> {
+        self.inner
+            .switches
+            .publish_video
+            .store(on, Ordering::Relaxed);
+        if on {
+            self.inner
+                .switches
+                .keyframe_requested
+                .store(true, Ordering::Relaxed);
+        }
+        self.update(None, Some(on)).await
+    }
+
+    /// Mutes or unmutes; the others get `stream_property_changed` (`has_audio`).
+    pub async fn set_publish_audio(&self, on: bool) -> Result<(), OtError> {
+        self.inner
+            .switches
+            .publish_audio
+            .store(on, Ordering::Relaxed);
+        self.update(Some(on), None).await
+    }
+
+    async fn update(
+        &self,
+        has_audio: Option<bool>,
+        has_video: Option<bool>,
+    ) -> Result<(), OtError> {
+        let stream_id = self.inner.stream.stream_id.clone();
+        self.inner
+            .session
+            .send_request(Request::UpdateStream {
+                stream_id,
+                has_audio,
+                has_video,
+                video_dimensions: None,
+            })
+            .await
+            .map(|_| ())
+    }
+
+    /// Stops publishing: the others get `stream_destroyed` (`ClientDisconnected`).
+    pub async fn unpublish(&self) {
+        self.inner.stop().await;
+    }
+}
+
+impl Inner {
+    async fn stop(&self) {
+        let Some(running) = self
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        else {
+            return;
+        };
+        self.switches.stop.store(true, Ordering::Relaxed);
+        let stream_id = self.stream.stream_id.clone();
+        let _ = self
+            .session
+            .send_request(Request::Unpublish { stream_id })
+            .await;
+        self.peer.close().await;
+        for task in &running.tasks {
+            task.abort();
+        }
+        // Encoder threads notice the stop flag within 100 ms; join them off the async runtime.
+        let threads = running.threads;
+        drop(running._video_capture);
+        drop(running._audio_capture);
+        let _ = tokio::task::spawn_blocking(move || {
+            threads.into_iter().for_each(|t| {
+                let _ = t.join();
+            })
+        })
+        .await;
+        let _ = self.events.send(PublisherEvent::StreamDestroyed {
+            stream: self.stream.clone(),
+            reason: StreamDestroyedReason::ClientDisconnected,
+        });
+    }
+}
+
+impl Drop for Publisher {
+    fn drop(&mut self) {
+        let inner = self.inner.clone();
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move { inner.stop().await });
+        }
+    }
+}
+
+async fn report_audio_level(stats: Arc<PipelineStats>, events: broadcast::Sender<PublisherEvent>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        tick.tick().await;
+        let level = stats.audio_level_milli.load(Ordering::Relaxed) as f32 / 1000.0;
+        let _ = events.send(PublisherEvent::AudioLevel(level));
+    }
+}

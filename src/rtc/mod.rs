@@ -1,0 +1,4 @@
+//! WebRTC (webrtc-rs) for the engine: peer connections to the server's media router.
+
+pub(crate) mod keyframe_feedback;
+pub(crate) mod peer;

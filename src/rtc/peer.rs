@@ -1,0 +1,234 @@
+//! One WebRTC peer connection to the server's media router, with the codecs Otter speaks and the
+//! signalling steps it needs: offer (after ICE gathering, no trickle), answer, wait until connected,
+//! close. Publishers and subscribers each own one.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rtc::ice::mdns::MulticastDnsMode;
+use rtc::peer_connection::configuration::media_engine::{
+    MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8,
+};
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind,
+};
+use tokio::sync::{mpsc, watch};
+use webrtc::media_stream::track_remote::TrackRemote;
+use webrtc::peer_connection::{
+    register_default_interceptors, MediaEngine, PeerConnection, PeerConnectionBuilder,
+    PeerConnectionEventHandler, RTCConfigurationBuilder, RTCIceGatheringState,
+    RTCPeerConnectionState, RTCSessionDescription, Registry, SettingEngineBuilder,
+};
+
+use super::keyframe_feedback::{KeyframeFeedback, SLOT};
+
+/// Payload types, the same on every Otter peer and in the server's router.
+pub(crate) const PT_VP8: u8 = 96;
+/// H.264 constrained baseline, packetization mode 1.
+pub(crate) const PT_H264: u8 = 102;
+/// Opus.
+pub(crate) const PT_OPUS: u8 = 111;
+/// The `fmtp` of our H.264.
+pub(crate) const H264_FMTP: &str =
+    "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f";
+
+/// Why a peer connection step failed.
+pub(crate) type PeerError = String;
+
+fn media_engine() -> Result<MediaEngine, PeerError> {
+    let feedback = |t: &str, p: &str| RTCPFeedback {
+        typ: t.into(),
+        parameter: p.into(),
+    };
+    let video_feedback = vec![
+        feedback("nack", ""),
+        feedback("nack", "pli"),
+        feedback("ccm", "fir"),
+    ];
+    let codec = |mime: &str, clock_rate, channels, fmtp: &str, rtcp_feedback, payload_type| {
+        RTCRtpCodecParameters {
+            rtp_codec: RTCRtpCodec {
+                mime_type: mime.into(),
+                clock_rate,
+                channels,
+                sdp_fmtp_line: fmtp.into(),
+                rtcp_feedback,
+            },
+            payload_type,
+        }
+    };
+    let mut engine = MediaEngine::default();
+    let codecs = [
+        (
+            codec(MIME_TYPE_VP8, 90_000, 0, "", video_feedback.clone(), PT_VP8),
+            RtpCodecKind::Video,
+        ),
+        (
+            codec(
+                MIME_TYPE_H264,
+                90_000,
+                0,
+                H264_FMTP,
+                video_feedback,
+                PT_H264,
+            ),
+            RtpCodecKind::Video,
+        ),
+        (
+            codec(
+                MIME_TYPE_OPUS,
+                48_000,
+                2,
+                "minptime=10;useinbandfec=1",
+                vec![],
+                PT_OPUS,
+            ),
+            RtpCodecKind::Audio,
+        ),
+    ];
+    for (c, kind) in codecs {
+        engine.register_codec(c, kind).map_err(|e| e.to_string())?;
+    }
+    Ok(engine)
+}
+
+/// State the handler reports, read by the owner.
+struct Events {
+    gathered: watch::Sender<bool>,
+    state: watch::Sender<RTCPeerConnectionState>,
+    tracks: mpsc::UnboundedSender<Arc<dyn TrackRemote>>,
+}
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for Events {
+    // These run on the connection's driver task: they only hand values over.
+    async fn on_ice_gathering_state_change(&self, s: RTCIceGatheringState) {
+        if s == RTCIceGatheringState::Complete {
+            self.gathered.send_replace(true);
+        }
+    }
+
+    async fn on_connection_state_change(&self, s: RTCPeerConnectionState) {
+        self.state.send_replace(s);
+    }
+
+    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
+        let _ = self.tracks.send(track);
+    }
+}
+
+/// A peer connection and what its handler reports.
+pub(crate) struct Peer {
+    pub pc: Arc<dyn PeerConnection>,
+    gathered: watch::Receiver<bool>,
+    pub state: watch::Receiver<RTCPeerConnectionState>,
+    /// Remote tracks as their first packet arrives (subscribers).
+    pub tracks: mpsc::UnboundedReceiver<Arc<dyn TrackRemote>>,
+}
+
+/// Local addresses ICE gathers on: every interface, and loopback explicitly (webrtc-rs skips loopback
+/// when expanding the wildcard, and a server on this machine is reached through it).
+fn bind_addresses() -> Vec<String> {
+    vec!["0.0.0.0:0".to_owned(), "127.0.0.1:0".to_owned()]
+}
+
+impl Peer {
+    /// A new peer connection with Otter's codecs, NACK/RTCP interceptors and keyframe feedback.
+    pub async fn new() -> Result<Self, PeerError> {
+        let mut engine = media_engine()?;
+        let registry = register_default_interceptors(Registry::new(), &mut engine)
+            .map_err(|e| e.to_string())?
+            .with(
+                rtc::interceptor::Slot::from(SLOT),
+                KeyframeFeedback::default(),
+            );
+        // No multicast DNS: candidates are plain addresses, and no socket on 5353 per connection.
+        let settings = SettingEngineBuilder::new()
+            .with_multicast_dns_mode(MulticastDnsMode::Disabled)
+            .build();
+        let (gathered_tx, gathered) = watch::channel(false);
+        let (state_tx, state) = watch::channel(RTCPeerConnectionState::New);
+        let (tracks_tx, tracks) = mpsc::unbounded_channel();
+        let events = Events {
+            gathered: gathered_tx,
+            state: state_tx,
+            tracks: tracks_tx,
+        };
+        let pc = PeerConnectionBuilder::new()
+            .with_configuration(RTCConfigurationBuilder::new().build())
+            .with_media_engine(engine)
+            .with_interceptor_registry(registry)
+            .with_setting_engine(settings)
+            .with_handler(Arc::new(events))
+            .with_udp_addrs(bind_addresses())
+            .build()
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(Self {
+            pc: Arc::new(pc),
+            gathered,
+            state,
+            tracks,
+        })
+    }
+
+    /// Creates the offer and returns it once every candidate is gathered (no trickle: one round trip).
+    pub async fn offer(&mut self, timeout: Duration) -> Result<String, PeerError> {
+        let offer = self
+            .pc
+            .create_offer(None)
+            .await
+            .map_err(|e| e.to_string())?;
+        self.pc
+            .set_local_description(offer)
+            .await
+            .map_err(|e| e.to_string())?;
+        tokio::time::timeout(timeout, self.gathered.wait_for(|g| *g))
+            .await
+            .map_err(|_| "ICE gathering did not finish".to_owned())?
+            .map_err(|_| "the peer connection went away".to_owned())?;
+        let local = self
+            .pc
+            .local_description()
+            .await
+            .ok_or("no local description")?;
+        Ok(local.sdp)
+    }
+
+    /// Applies the server's answer.
+    pub async fn accept_answer(&self, sdp: String) -> Result<(), PeerError> {
+        let answer = RTCSessionDescription::answer(sdp).map_err(|e| e.to_string())?;
+        self.pc
+            .set_remote_description(answer)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// Waits until connected; an error when the connection fails or `timeout` passes.
+    pub async fn connected(&mut self, timeout: Duration) -> Result<(), PeerError> {
+        let reached = tokio::time::timeout(
+            timeout,
+            self.state.wait_for(|s| {
+                matches!(
+                    s,
+                    RTCPeerConnectionState::Connected
+                        | RTCPeerConnectionState::Failed
+                        | RTCPeerConnectionState::Closed
+                )
+            }),
+        )
+        .await
+        .map_err(|_| "the media connection was not established in time".to_owned())?
+        .map(|s| *s)
+        .map_err(|_| "the peer connection went away".to_owned())?;
+        match reached {
+            RTCPeerConnectionState::Connected => Ok(()),
+            other => Err(format!("the media connection {other}")),
+        }
+    }
+
+    /// Closes the connection (which also frees it: webrtc-rs keeps a connection alive until closed).
+    pub async fn close(&self) {
+        let _ = self.pc.close().await;
+    }
+}

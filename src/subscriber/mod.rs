@@ -1,0 +1,319 @@
+//! Subscribing (API.md §4): receive one stream's media from the server's router over WebRTC, decode it
+//! into a [`VideoSink`] and measure its audio.
+
+mod receive;
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use otter_media::frame::AUDIO_SAMPLE_RATE;
+use otter_media::tone::dominant_frequency;
+use otter_protocol::{ErrorCode, OtError, Stream, SubscriptionId};
+use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
+use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
+use tokio::sync::broadcast;
+
+use self::receive::ReceiveStats;
+use crate::core::Request;
+use crate::media::VideoSink;
+use crate::publisher::ScaleBehavior;
+use crate::rtc::peer::Peer;
+use crate::session::Session;
+
+/// How long ICE and DTLS may take before subscribing fails with 1554.
+const MEDIA_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How a subscriber receives (all of it changes at runtime).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubscriberProperties {
+    /// Receive audio.
+    pub subscribe_to_audio: bool,
+    /// Receive video.
+    pub subscribe_to_video: bool,
+    /// Playback volume, 0–100.
+    pub audio_volume: u8,
+    /// The size the view would like; None = the highest.
+    pub preferred_resolution: Option<(u32, u32)>,
+    /// The rate the view would like; None = the highest.
+    pub preferred_frame_rate: Option<u32>,
+    /// How video fills its view.
+    pub scale_behavior: ScaleBehavior,
+}
+
+impl Default for SubscriberProperties {
+    fn default() -> Self {
+        Self {
+            subscribe_to_audio: true,
+            subscribe_to_video: true,
+            audio_volume: 100,
+            preferred_resolution: None,
+            preferred_frame_rate: None,
+            scale_behavior: ScaleBehavior::Fill,
+        }
+    }
+}
+
+/// What a subscriber reports (API.md §4).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum SubscriberEvent {
+    /// Media is flowing from the server.
+    Connected,
+    /// The first frame was decoded.
+    VideoDataReceived,
+    /// Something failed.
+    Error(OtError),
+    /// Loudness of the received audio, 0.0–1.0, about ten times a second.
+    AudioLevel(f32),
+}
+
+/// What a subscriber has received.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SubscriberStats {
+    /// Video frames decoded.
+    pub frames_decoded: u64,
+    /// Size of the last decoded frame.
+    pub width: u32,
+    /// Size of the last decoded frame.
+    pub height: u32,
+    /// RTP packets received (audio and video).
+    pub packets_received: u64,
+    /// Payload bytes received.
+    pub bytes_received: u64,
+    /// Encoded frames dropped before decoding.
+    pub frames_dropped: u64,
+    /// Decoded frames whose test-pattern stamp was read back.
+    pub pattern_frames_verified: u64,
+    /// Median capture-to-decode time of stamped frames, milliseconds.
+    pub pattern_latency_ms_p50: Option<f64>,
+    /// Loudness of the received audio.
+    pub audio_level: f32,
+    /// The strongest frequency in the last second of audio.
+    pub audio_freq_hz: Option<f32>,
+}
+
+/// A live subscription. Dropping it unsubscribes (in the background).
+pub struct Subscriber {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    session: Session,
+    stream: Stream,
+    subscription_id: SubscriptionId,
+    peer: Peer,
+    sink: Arc<VideoSink>,
+    stats: Arc<ReceiveStats>,
+    events: broadcast::Sender<SubscriberEvent>,
+    tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+impl Subscriber {
+    /// Subscribes to `stream` in `session` (see [`Session::subscribe`]).
+    pub(crate) async fn start(
+        session: Session,
+        stream: Stream,
+        props: SubscriberProperties,
+    ) -> Result<Subscriber, OtError> {
+        if !session.capabilities().can_subscribe {
+            return Err(
+                ErrorCode::UnableToSubscribe.with_message("this token's role cannot subscribe")
+            );
+        }
+        let fail = |e: String| ErrorCode::UnableToSubscribe.with_message(e);
+        let mut peer = Peer::new().await.map_err(fail)?;
+        for kind in [RtpCodecKind::Audio, RtpCodecKind::Video] {
+            let init = RTCRtpTransceiverInit {
+                direction: RTCRtpTransceiverDirection::Recvonly,
+                ..Default::default()
+            };
+            peer.pc
+                .add_transceiver_from_kind(kind, Some(init))
+                .await
+                .map_err(|e| fail(e.to_string()))?;
+        }
+        let offer = peer
+            .offer(MEDIA_TIMEOUT)
+            .await
+            .map_err(|e| ErrorCode::SubscriberIceFailed.with_message(e))?;
+        let subscription_id = SubscriptionId::new(format!("{:016x}", rand::random::<u64>()))
+            .expect("hex is a valid ID");
+        let reply = session
+            .send_request(Request::Subscribe {
+                subscription_id: subscription_id.clone(),
+                stream_id: stream.stream_id.clone(),
+                sdp_offer: offer,
+                audio: props.subscribe_to_audio,
+                video: props.subscribe_to_video,
+            })
+            .await?;
+        let answer = reply.sdp_answer.ok_or_else(|| {
+            ErrorCode::UnexpectedServerResponse.with_message("the server sent no SDP answer")
+        })?;
+        let negotiated = async {
+            peer.accept_answer(answer).await?;
+            peer.connected(MEDIA_TIMEOUT).await
+        };
+        if let Err(e) = negotiated.await {
+            peer.close().await;
+            let _ = session
+                .send_request(Request::Unsubscribe { subscription_id })
+                .await;
+            return Err(ErrorCode::SubscriberIceFailed.with_message(e));
+        }
+        let (events, _) = broadcast::channel(64);
+        let sink = VideoSink::new();
+        let stats = Arc::new(ReceiveStats::default());
+        let mut tracks =
+            std::mem::replace(&mut peer.tracks, tokio::sync::mpsc::unbounded_channel().1);
+        let router = {
+            let (sink, stats, events) = (sink.clone(), stats.clone(), events.clone());
+            tokio::spawn(async move {
+                let mut readers = Vec::new();
+                while let Some(track) = tracks.recv().await {
+                    let task = match track.kind().await {
+                        RtpCodecKind::Video => {
+                            tokio::spawn(receive::receive_video(track, sink.clone(), stats.clone()))
+                        }
+                        _ => tokio::spawn(receive::receive_audio(track, stats.clone())),
+                    };
+                    readers.push(task);
+                }
+                for r in readers {
+                    let _ = r.await;
+                }
+                drop(events);
+            })
+        };
+        let watcher = tokio::spawn(report(sink.clone(), stats.clone(), events.clone()));
+        let _ = events.send(SubscriberEvent::Connected);
+        Ok(Subscriber {
+            inner: Arc::new(Inner {
+                session,
+                stream,
+                subscription_id,
+                peer,
+                sink,
+                stats,
+                events,
+                tasks: Mutex::new(vec![router, watcher]),
+            }),
+        })
+    }
+
+    /// The stream received.
+    pub fn stream(&self) -> &Stream {
+        &self.inner.stream
+    }
+
+    /// The latest decoded frame of the stream (a latest-frame receiver; never a queue).
+    pub fn video_frames(&self) -> Arc<VideoSink> {
+        self.inner.sink.clone()
+    }
+
+    /// This subscriber's events from now on.
+    pub fn events(&self) -> broadcast::Receiver<SubscriberEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// What has been received so far.
+    pub fn stats(&self) -> SubscriberStats {
+        let s = &self.inner.stats;
+        let mut latencies = s
+            .pattern_latency_ms
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        latencies.sort_unstable();
+        let window = s
+            .audio_window
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        SubscriberStats {
+            frames_decoded: s.frames_decoded.load(Ordering::Relaxed),
+            width: s.width.load(Ordering::Relaxed) as u32,
+            height: s.height.load(Ordering::Relaxed) as u32,
+            packets_received: s.packets_received.load(Ordering::Relaxed),
+            bytes_received: s.bytes_received.load(Ordering::Relaxed),
+            frames_dropped: s.frames_dropped.load(Ordering::Relaxed),
+            pattern_frames_verified: s.pattern_frames_verified.load(Ordering::Relaxed),
+            pattern_latency_ms_p50: latencies.get(latencies.len() / 2).map(|&v| v as f64),
+            audio_level: s.audio_level_milli.load(Ordering::Relaxed) as f32 / 1000.0,
+            audio_freq_hz: dominant_frequency(&window, AUDIO_SAMPLE_RATE),
+        }
+    }
+
+    /// Turns receiving audio and/or video on or off at the server.
+    pub async fn set_subscribe(
+        &self,
+        audio: Option<bool>,
+        video: Option<bool>,
+    ) -> Result<(), OtError> {
+        let subscription_id = self.inner.subscription_id.clone();
+        self.inner
+            .session
+            .send_request(Request::UpdateSubscription {
+                subscription_id,
+                audio,
+                video,
+            })
+            .await
+            .map(|_| ())
+    }
+
+    /// Stops receiving.
+    pub async fn unsubscribe(&self) {
+        self.inner.stop().await;
+    }
+}
+
+impl Inner {
+    async fn stop(&self) {
+        let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|p| p.into_inner()));
+        if tasks.is_empty() {
+            return;
+        }
+        let subscription_id = self.subscription_id.clone();
+        let _ = self
+            .session
+            .send_request(Request::Unsubscribe { subscription_id })
+            .await;
+        // Closing ends every track's poll loop, so the readers and decoder threads finish.
+        self.peer.close().await;
+        for t in tasks {
+            t.abort();
+        }
+    }
+}
+
+impl Drop for Subscriber {
+    fn drop(&mut self) {
+        let inner = self.inner.clone();
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move { inner.stop().await });
+        }
+    }
+}
+
+/// First-frame and audio-level events.
+async fn report(
+    sink: Arc<VideoSink>,
+    stats: Arc<ReceiveStats>,
+    events: broadcast::Sender<SubscriberEvent>,
+) {
+    let mut first_frame = false;
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        tick.tick().await;
+        if !first_frame && sink.frame_count() > 0 {
+            first_frame = true;
+            let _ = events.send(SubscriberEvent::VideoDataReceived);
+        }
+        if stats.audio_frames.load(Ordering::Relaxed) > 0 {
+            let level = stats.audio_level_milli.load(Ordering::Relaxed) as f32 / 1000.0;
+            let _ = events.send(SubscriberEvent::AudioLevel(level));
+        }
+    }
+}
