@@ -172,7 +172,7 @@ fn hostile_frames_and_tokens_never_panic_the_server() {
             rt.block_on(async {
                 run_attack(&server, &sid, attack).await?;
                 // Every tenth round, the healthy pair still talks.
-                if round % 10 == 0 {
+                if round.is_multiple_of(10) {
                     b.session
                         .signal(SignalRequest::new("alive", round.to_string()))
                         .await

@@ -193,7 +193,7 @@ async fn idle_memory(server: &ServerProcess, n: usize, session_size: usize) -> a
         let burst = 50.min(target - joined.len());
         let mut joins = Vec::with_capacity(burst);
         for i in 0..burst {
-            if (joined.len() + i) % session_size == 0 {
+            if (joined.len() + i).is_multiple_of(session_size) {
                 session = new_session();
             }
             joins.push(join(&server.url, session.clone()));

@@ -11,39 +11,52 @@ use crate::event_json::event_json;
 
 #[derive(Args)]
 pub struct JoinArgs {
+    // Fields are read by join_media too.
     /// The server's base URL.
     #[arg(long, env = "OTTER_URL", default_value = "http://127.0.0.1:8080")]
-    url: String,
+    pub url: String,
     /// The application ID (the project's API key).
     #[arg(long, env = "OTTER_API_KEY")]
-    api_key: String,
+    pub api_key: String,
     /// The session to join.
     #[arg(long, env = "OTTER_SESSION")]
-    session: String,
+    pub session: String,
     /// A token for that session.
     #[arg(long, env = "OTTER_TOKEN", hide_env_values = true)]
-    token: String,
-    /// What video to publish. Media publishing is not in this build yet: only `none`.
-    #[arg(long, default_value = "none", value_parser = ["none"])]
-    publish: String,
-    /// What audio to publish. Media publishing is not in this build yet: only `none`.
-    #[arg(long, default_value = "none", value_parser = ["none"])]
-    audio: String,
+    pub token: String,
+    /// What video to publish: none, test-pattern, or camera[:DEVICE].
+    #[arg(long, default_value = "none")]
+    pub publish: String,
+    /// What audio to publish: none, tone[:HZ] or microphone[:DEVICE].
+    #[arg(long, default_value = "none")]
+    pub audio: String,
+    /// Video size to publish, WIDTHxHEIGHT.
+    #[arg(long, default_value = "640x480")]
+    pub resolution: String,
+    /// Video frames per second to publish.
+    #[arg(long, default_value_t = 30)]
+    pub fps: u32,
+    /// Video codec to publish with.
+    #[arg(long, default_value = "vp8", value_parser = ["vp8", "h264"])]
+    pub codec: String,
+    /// The published stream's name.
+    #[arg(long, default_value = "")]
+    pub name: String,
     /// Subscribe to every stream (`all`) or none.
     #[arg(long, default_value = "all", value_parser = ["none", "all"])]
-    subscribe: String,
+    pub subscribe: String,
     /// A signal to send once connected, as TYPE:DATA (repeatable).
     #[arg(long = "signal", value_name = "TYPE:DATA")]
-    signals: Vec<String>,
+    pub signals: Vec<String>,
     /// Send the --signal signals to this connection only.
     #[arg(long)]
-    signal_to: Option<String>,
+    pub signal_to: Option<String>,
     /// Stay this many seconds, then leave and exit 0 (default: until SIGINT/SIGTERM).
     #[arg(long)]
-    duration: Option<f64>,
+    pub duration: Option<f64>,
     /// How long to wait for the server when connecting, in seconds.
     #[arg(long, default_value_t = 15.0)]
-    connect_timeout: f64,
+    pub connect_timeout: f64,
 }
 
 pub async fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
@@ -83,6 +96,30 @@ pub async fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
         let _ = tokio::time::timeout(Duration::from_secs(2), printer).await;
         return Ok(ExitCode::FAILURE);
     }
+    let publisher = match crate::join_media::publisher_properties(&args)? {
+        Some(props) => match session.publish(props).await {
+            Ok(p) => {
+                crate::join_media::print_publisher_events(&p);
+                Some(p)
+            }
+            Err(e) => {
+                crate::emit(
+                    &serde_json::json!({"event": "error", "publisher": true, "code": e.code, "name": e.name, "message": e.message}),
+                );
+                None
+            }
+        },
+        None => None,
+    };
+    let subscriptions: crate::join_media::Subscriptions = Default::default();
+    let media_tasks = if args.subscribe == "all" {
+        vec![
+            crate::join_media::subscribe_all(session.clone(), subscriptions.clone()),
+            crate::join_media::stats_every_second(subscriptions.clone()),
+        ]
+    } else {
+        Vec::new()
+    };
     for signal in signals {
         if let Err(e) = session.signal(signal).await {
             crate::emit(
@@ -100,6 +137,16 @@ pub async fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
         _ = stay => false,
         _ = ended.wait_for(|r| r.is_some()) => true,
     };
+    for task in media_tasks {
+        task.abort();
+    }
+    for (_, sub) in subscriptions.lock().await.drain() {
+        crate::join_media::print_stats(&sub);
+        sub.unsubscribe().await;
+    }
+    if let Some(p) = publisher {
+        p.unpublish().await;
+    }
     session.disconnect().await;
     drop(session);
     let _ = tokio::time::timeout(Duration::from_secs(2), printer).await;

@@ -4,6 +4,7 @@
 mod bench_join;
 mod event_json;
 mod join;
+mod join_media;
 mod project_admin;
 mod serve;
 

@@ -29,9 +29,15 @@ pub struct ServeArgs {
     /// A TOML file with projects and limits (see the server crate's `ServerConfig`).
     #[arg(long, env = "OTTER_CONFIG", conflicts_with = "api_key")]
     config: Option<PathBuf>,
-    /// The public IP address written into new session IDs as their location.
+    /// The public IP address: written into new session IDs as their location and into media candidates.
     #[arg(long, env = "OTTER_PUBLIC_IP")]
     public_ip: Option<std::net::IpAddr>,
+    /// The one UDP port all media uses (0 = any free port).
+    #[arg(long, env = "OTTER_UDP_PORT", default_value_t = 0)]
+    udp_port: u16,
+    /// A TCP port for ICE over TCP, for clients whose UDP is blocked.
+    #[arg(long, env = "OTTER_TCP_PORT")]
+    tcp_port: Option<u16>,
     /// PEM certificate chain: serve https/wss (with --tls-key).
     #[arg(long, env = "OTTER_TLS_CERT", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -51,7 +57,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(ip) = args.public_ip {
         config.location = ip.to_string();
+        config.media.public_ip = Some(ip);
     }
+    config.media.udp_port = args.udp_port;
+    config.media.tcp_port = args.tcp_port;
     let listen = ListenOptions {
         addr: args.listen,
         tls: args.tls_cert.zip(args.tls_key),

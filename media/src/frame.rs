@@ -44,12 +44,13 @@ impl VideoFrame {
     /// Wraps packed I420 data; None when its length does not match the (even) size.
     pub fn from_i420(width: u32, height: u32, data: Vec<u8>) -> Option<Self> {
         let luma = (width as usize) * (height as usize);
-        (width % 2 == 0 && height % 2 == 0 && data.len() == luma + luma / 2).then_some(Self {
-            width,
-            height,
-            data,
-            capture_time_us: 0,
-        })
+        (width.is_multiple_of(2) && height.is_multiple_of(2) && data.len() == luma + luma / 2)
+            .then_some(Self {
+                width,
+                height,
+                data,
+                capture_time_us: 0,
+            })
     }
 
     /// Width in pixels.

@@ -179,7 +179,7 @@ impl TestPattern {
         let travel_y = (h / 2 - side).max(1);
         let t = counter as usize * 3;
         let bounce = |t: usize, span: usize| {
-            if (t / span) % 2 == 0 {
+            if (t / span).is_multiple_of(2) {
                 t % span
             } else {
                 span - t % span

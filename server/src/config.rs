@@ -83,6 +83,20 @@ pub struct ServerConfig {
     pub location: String,
     /// The base URL advertised as `media_server_url` when creating sessions.
     pub public_url: Option<String>,
+    /// Where media goes.
+    pub media: MediaConfig,
+}
+
+/// The media plane's sockets.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct MediaConfig {
+    /// The one UDP port all media uses (0 = any free port).
+    pub udp_port: u16,
+    /// A TCP port for ICE-TCP, for clients whose UDP is blocked (None = no ICE-TCP).
+    pub tcp_port: Option<u16>,
+    /// The address written into ICE candidates (default: the listen address).
+    pub public_ip: Option<std::net::IpAddr>,
 }
 
 impl ServerConfig {

@@ -13,6 +13,7 @@ pub mod rate_limit;
 pub mod rest;
 pub mod serve;
 pub mod session_ids;
+pub mod sfu;
 pub mod state;
 pub mod tokens;
 pub mod ws;

@@ -9,6 +9,7 @@ use axum_server::tls_rustls::RustlsConfig;
 use axum_server::Handle;
 
 use crate::config::ServerConfig;
+use crate::sfu::{Sfu, SfuConfig};
 use crate::state::{AppState, ServerState};
 
 /// Where and how to listen.
@@ -60,12 +61,22 @@ impl RunningServer {
         self.state.begin_shutdown();
         self.handle.graceful_shutdown(Some(grace));
         let _ = self.task.await;
+        self.state.sfu.shutdown().await;
     }
 }
 
 /// Binds and starts serving in a background task.
 pub async fn start(config: ServerConfig, listen: ListenOptions) -> anyhow::Result<RunningServer> {
-    let state = ServerState::new(config);
+    let media = &config.media;
+    let sfu_config = SfuConfig {
+        udp_addr: SocketAddr::new(listen.addr.ip(), media.udp_port),
+        tcp_addr: media.tcp_port.map(|p| SocketAddr::new(listen.addr.ip(), p)),
+        public_ip: media.public_ip,
+    };
+    let sfu = Sfu::start(sfu_config)
+        .await
+        .context("cannot start the media router")?;
+    let state = ServerState::new(config, sfu);
     let listener = TcpListener::bind(listen.addr)
         .with_context(|| format!("cannot listen on {}", listen.addr))?;
     listener.set_nonblocking(true)?;

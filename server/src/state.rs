@@ -7,6 +7,7 @@ use tokio::sync::watch;
 use crate::config::ServerConfig;
 use crate::hub::Hub;
 use crate::metrics::Metrics;
+use crate::sfu::Sfu;
 
 /// Shared by the REST handlers and socket tasks.
 pub struct ServerState {
@@ -16,6 +17,8 @@ pub struct ServerState {
     pub hub: Hub,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
+    /// The media router.
+    pub sfu: Sfu,
     shutdown: watch::Sender<bool>,
 }
 
@@ -23,11 +26,12 @@ pub struct ServerState {
 pub type AppState = Arc<ServerState>;
 
 impl ServerState {
-    /// State for a server with this configuration.
-    pub fn new(config: ServerConfig) -> AppState {
+    /// State for a server with this configuration, routing media through `sfu`.
+    pub fn new(config: ServerConfig, sfu: Sfu) -> AppState {
         let metrics = Arc::new(Metrics::default());
         Arc::new(Self {
-            hub: Hub::new(config.limits.clone(), metrics.clone()),
+            hub: Hub::new(config.limits.clone(), metrics.clone(), sfu.clone()),
+            sfu,
             config,
             metrics,
             shutdown: watch::channel(false).0,

@@ -85,6 +85,8 @@ struct Inner {
     switches: Arc<Switches>,
     stats: Arc<PipelineStats>,
     events: broadcast::Sender<PublisherEvent>,
+    /// The first receiver, made before any event was sent, so the first `events()` call sees them all.
+    first_events: Mutex<Option<broadcast::Receiver<PublisherEvent>>>,
     /// Capture handles and encoder threads; taken on unpublish.
     running: Mutex<Option<Running>>,
 }
@@ -162,7 +164,8 @@ impl Publisher {
         if !session.capabilities().can_publish {
             return Err(ErrorCode::UnableToPublish.with_message("this token's role cannot publish"));
         }
-        let (events, _) = broadcast::channel(64);
+        let (events, first_events) = broadcast::channel(64);
+        let first_events = Mutex::new(Some(first_events));
         let mut problems = Vec::new();
         // A missing device is reported and the other track still goes out.
         let video = if props.video_track {
@@ -359,6 +362,7 @@ impl Publisher {
                 switches,
                 stats,
                 events: events.clone(),
+                first_events,
                 running: Mutex::new(Some(running)),
             }),
         };
@@ -374,9 +378,15 @@ impl Publisher {
         &self.inner.stream
     }
 
-    /// This publisher's events from now on.
+    /// This publisher's events: the first call also gets those sent while publishing started.
     pub fn events(&self) -> broadcast::Receiver<PublisherEvent> {
-        self.inner.events.subscribe()
+        let first = self
+            .inner
+            .first_events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        first.unwrap_or_else(|| self.inner.events.subscribe())
     }
 
     /// Counters so far.
@@ -473,6 +483,14 @@ impl Inner {
             stream: self.stream.clone(),
             reason: StreamDestroyedReason::ClientDisconnected,
         });
+    }
+}
+
+impl std::fmt::Debug for Publisher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Publisher")
+            .field("stream_id", &self.inner.stream.stream_id)
+            .finish()
     }
 }
 

@@ -106,6 +106,8 @@ struct Inner {
     sink: Arc<VideoSink>,
     stats: Arc<ReceiveStats>,
     events: broadcast::Sender<SubscriberEvent>,
+    /// The first receiver, made before any event was sent, so the first `events()` call sees them all.
+    first_events: Mutex<Option<broadcast::Receiver<SubscriberEvent>>>,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
@@ -162,7 +164,8 @@ impl Subscriber {
                 .await;
             return Err(ErrorCode::SubscriberIceFailed.with_message(e));
         }
-        let (events, _) = broadcast::channel(64);
+        let (events, first_events) = broadcast::channel(64);
+        let first_events = Mutex::new(Some(first_events));
         let sink = VideoSink::new();
         let stats = Arc::new(ReceiveStats::default());
         let mut tracks =
@@ -197,6 +200,7 @@ impl Subscriber {
                 sink,
                 stats,
                 events,
+                first_events,
                 tasks: Mutex::new(vec![router, watcher]),
             }),
         })
@@ -212,9 +216,15 @@ impl Subscriber {
         self.inner.sink.clone()
     }
 
-    /// This subscriber's events from now on.
+    /// This subscriber's events: the first call also gets those sent while subscribing started.
     pub fn events(&self) -> broadcast::Receiver<SubscriberEvent> {
-        self.inner.events.subscribe()
+        let first = self
+            .inner
+            .first_events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        first.unwrap_or_else(|| self.inner.events.subscribe())
     }
 
     /// What has been received so far.
@@ -285,6 +295,14 @@ impl Inner {
         for t in tasks {
             t.abort();
         }
+    }
+}
+
+impl std::fmt::Debug for Subscriber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscriber")
+            .field("stream_id", &self.inner.stream.stream_id)
+            .finish()
     }
 }
 

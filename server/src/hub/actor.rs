@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::extract::ws::Utf8Bytes;
 use otter_protocol::{
     Connection, ConnectionId, DisconnectReason, ErrorCode, OtError, Role, ServerMessage, SessionId,
-    Stream,
+    Stream, SubscriptionId,
 };
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -30,6 +30,8 @@ pub(super) struct Member {
     pub role: Role,
     resume_key: String,
     pub link: Link,
+    /// Its subscriptions, with their audio and video forwarding switches.
+    pub subscriptions: Vec<(SubscriptionId, bool, bool)>,
 }
 
 pub(super) struct SessionActor {
@@ -40,6 +42,9 @@ pub(super) struct SessionActor {
     pub streams: Vec<Stream>,
     next_epoch: Epoch,
     pub hub: Arc<HubInner>,
+    /// This actor's own queue, for tasks it starts to report back on (weak: it must not keep the
+    /// queue open by itself).
+    pub me: mpsc::WeakSender<Command>,
 }
 
 /// Who a broadcast goes to.
@@ -75,7 +80,12 @@ pub(super) fn random_id() -> String {
 }
 
 impl SessionActor {
-    pub(super) fn new(session_id: SessionId, limits: Limits, hub: Arc<HubInner>) -> Self {
+    pub(super) fn new(
+        session_id: SessionId,
+        limits: Limits,
+        hub: Arc<HubInner>,
+        me: mpsc::WeakSender<Command>,
+    ) -> Self {
         Self {
             session_id,
             limits,
@@ -83,6 +93,7 @@ impl SessionActor {
             streams: Vec::new(),
             next_epoch: 1,
             hub,
+            me,
         }
     }
 
@@ -150,6 +161,11 @@ impl SessionActor {
                 }
             }
             Command::Rest(r) => self.rest_request(r),
+            Command::MediaReady {
+                connection_id,
+                request,
+                outcome,
+            } => self.media_ready(connection_id, request, outcome),
         }
     }
 
@@ -185,6 +201,7 @@ impl SessionActor {
             role,
             resume_key: joined.resume_key.clone(),
             link: Link::Live { epoch, outbox },
+            subscriptions: Vec::new(),
         });
         self.hub.metrics.connections.inc();
         Ok(joined)
@@ -279,11 +296,15 @@ impl SessionActor {
         };
         let member = self.members.remove(pos);
         self.hub.metrics.connections.dec();
+        self.stop_member_media(id, &member.subscriptions);
         debug!(session = %self.session_id, connection = %id, ?reason, "left");
         let (gone, kept): (Vec<Stream>, Vec<Stream>) = std::mem::take(&mut self.streams)
             .into_iter()
             .partition(|s| &s.connection.connection_id == id);
         self.streams = kept;
+        for stream in &gone {
+            self.stop_stream_media(&stream.stream_id);
+        }
         for stream in gone {
             self.broadcast(
                 &ServerMessage::StreamDestroyed {

@@ -1,7 +1,9 @@
 //! What the outside world asks of a session actor, and what it answers.
 
 use axum::extract::ws::Utf8Bytes;
-use otter_protocol::{ClientMessage, Connection, ConnectionId, OtError, Role, Stream, StreamId};
+use otter_protocol::{
+    ClientMessage, Connection, ConnectionId, OtError, Role, Stream, StreamId, SubscriptionId,
+};
 use tokio::sync::{mpsc, oneshot};
 
 /// Frames for one client's socket, encoded once per broadcast and shared between recipients.
@@ -123,4 +125,32 @@ pub enum Command {
     },
     /// A REST request.
     Rest(RestCommand),
+    /// A media negotiation this actor started has finished (sent by the actor's own task).
+    MediaReady {
+        /// Who asked.
+        connection_id: ConnectionId,
+        /// Their request ID.
+        request: u64,
+        /// What came of it.
+        outcome: MediaOutcome,
+    },
+}
+
+/// The result of a media negotiation with the SFU.
+#[derive(Debug)]
+pub enum MediaOutcome {
+    /// A publisher's offer was answered; the stream is ready to be announced.
+    Published {
+        /// The stream to announce.
+        stream: Stream,
+        /// The SDP answer, or why there is none.
+        answer: Result<String, OtError>,
+    },
+    /// A subscriber's offer was answered.
+    Subscribed {
+        /// The client's subscription.
+        subscription_id: SubscriptionId,
+        /// The SDP answer, or why there is none.
+        answer: Result<String, OtError>,
+    },
 }

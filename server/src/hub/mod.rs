@@ -3,6 +3,7 @@
 
 mod actor;
 pub mod commands;
+mod media;
 mod requests;
 
 use std::collections::HashMap;
@@ -12,10 +13,13 @@ use otter_protocol::SessionId;
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
-pub use commands::{Command, Epoch, Joined, Outbox, RestCommand, Resumed, OUTBOX_CAPACITY};
+pub use commands::{
+    Command, Epoch, Joined, MediaOutcome, Outbox, RestCommand, Resumed, OUTBOX_CAPACITY,
+};
 
 use crate::config::Limits;
 use crate::metrics::Metrics;
+use crate::sfu::Sfu;
 
 /// Commands a session actor queues before senders wait.
 const ACTOR_QUEUE: usize = 1024;
@@ -31,6 +35,8 @@ pub(crate) struct HubInner {
     sessions: Mutex<HashMap<String, mpsc::Sender<Command>>>,
     limits: Limits,
     pub(crate) metrics: Arc<Metrics>,
+    /// The media router every session's streams go through.
+    pub(crate) sfu: Sfu,
 }
 
 impl HubInner {
@@ -51,12 +57,13 @@ impl HubInner {
 
 impl Hub {
     /// An empty hub.
-    pub fn new(limits: Limits, metrics: Arc<Metrics>) -> Self {
+    pub fn new(limits: Limits, metrics: Arc<Metrics>, sfu: Sfu) -> Self {
         Self {
             inner: Arc::new(HubInner {
                 sessions: Mutex::new(HashMap::new()),
                 limits,
                 metrics,
+                sfu,
             }),
         }
     }
@@ -87,8 +94,12 @@ impl Hub {
         let (tx, rx) = mpsc::channel(ACTOR_QUEUE);
         sessions.insert(id.as_str().to_owned(), tx.clone());
         self.inner.metrics.sessions.inc();
-        let actor =
-            actor::SessionActor::new(id.clone(), self.inner.limits.clone(), self.inner.clone());
+        let actor = actor::SessionActor::new(
+            id.clone(),
+            self.inner.limits.clone(),
+            self.inner.clone(),
+            tx.downgrade(),
+        );
         let span = tracing::info_span!("session", id = %id);
         tokio::spawn(actor.run(rx).instrument(span));
         Some(tx)

@@ -14,10 +14,15 @@ type Outcome = Result<Option<Stream>, OtError>;
 
 impl SessionActor {
     pub(super) fn client_request(&mut self, from: &ConnectionId, message: ClientMessage) {
+        let Some(role) = self.member(from).map(|m| m.role) else {
+            return;
+        };
+        let Some(message) = self.media_request(from, role, message) else {
+            return;
+        };
         let Some(member) = self.member(from) else {
             return;
         };
-        let role = member.role;
         let (id, outcome) = match message {
             ClientMessage::Signal {
                 id,
@@ -80,8 +85,10 @@ impl SessionActor {
             }
             ClientMessage::Unpublish { id, stream_id } => {
                 let outcome = if self.own_stream(from, &stream_id).is_ok() {
+                    self.stop_stream_media(&stream_id);
                     self.end_stream(&stream_id, StreamDestroyedReason::ClientDisconnected)
                 } else if role.is_moderator() {
+                    self.stop_stream_media(&stream_id);
                     self.end_stream(&stream_id, StreamDestroyedReason::ForceUnpublished)
                 } else {
                     Err(ErrorCode::ForceUnpublishDenied

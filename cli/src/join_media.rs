@@ -1,0 +1,199 @@
+//! The media side of `otter join`: what to publish, subscribing to every stream, and the `stats` lines.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use otter::{
+    AudioSourceChoice, PreferredCodecs, PublisherEvent, PublisherProperties, Session, SessionEvent,
+    StreamId, Subscriber, SubscriberEvent, SubscriberProperties, VideoSourceChoice,
+};
+use otter_media::VideoCodec;
+use serde_json::json;
+use tokio::sync::Mutex;
+
+use crate::join::JoinArgs;
+
+/// What `--publish`, `--audio`, `--resolution`, `--fps`, `--codec` and `--name` ask for; None = publish nothing.
+pub fn publisher_properties(args: &JoinArgs) -> anyhow::Result<Option<PublisherProperties>> {
+    let (video_kind, video_device) = split(&args.publish);
+    let (audio_kind, audio_arg) = split(&args.audio);
+    let mut props = PublisherProperties {
+        name: args.name.clone(),
+        frame_rate: args.fps,
+        ..Default::default()
+    };
+    match video_kind {
+        "none" => props.video_track = false,
+        "test-pattern" => props.video_source = VideoSourceChoice::TestPattern,
+        "camera" => {
+            props.video_source = VideoSourceChoice::Camera;
+            props.camera_device = video_device.map(str::to_owned);
+        }
+        other => bail!("--publish must be none, test-pattern or camera[:DEVICE], not {other:?}"),
+    }
+    match audio_kind {
+        "none" => props.audio_track = false,
+        "tone" => {
+            let hz = audio_arg
+                .map(str::parse::<f32>)
+                .transpose()
+                .context("--audio tone:HZ needs a number")?
+                .unwrap_or(440.0);
+            props.audio_source = AudioSourceChoice::Tone(hz);
+        }
+        "microphone" => {
+            props.audio_source = AudioSourceChoice::Microphone;
+            props.microphone_device = audio_arg.map(str::to_owned);
+        }
+        other => bail!("--audio must be none, tone[:HZ] or microphone[:DEVICE], not {other:?}"),
+    }
+    let (w, h) = args
+        .resolution
+        .split_once('x')
+        .context("--resolution must be WIDTHxHEIGHT")?;
+    props.resolution = (
+        w.parse().context("bad width")?,
+        h.parse().context("bad height")?,
+    );
+    props.preferred_video_codecs = PreferredCodecs::List(vec![if args.codec == "h264" {
+        VideoCodec::H264
+    } else {
+        VideoCodec::Vp8
+    }]);
+    Ok((props.video_track || props.audio_track).then_some(props))
+}
+
+fn split(arg: &str) -> (&str, Option<&str>) {
+    match arg.split_once(':') {
+        Some((kind, rest)) => (kind, Some(rest)),
+        None => (arg, None),
+    }
+}
+
+/// Prints a publisher's events until it is dropped.
+pub fn print_publisher_events(publisher: &otter::Publisher) -> tokio::task::JoinHandle<()> {
+    let mut events = publisher.events();
+    let stream_id = publisher.stream().stream_id.to_string();
+    tokio::spawn(async move {
+        while let Ok(event) = events.recv().await {
+            let line = match event {
+                PublisherEvent::StreamCreated(s) => {
+                    json!({"event": "stream_created", "publisher": true, "stream_id": s.stream_id.as_str(), "has_audio": s.has_audio, "has_video": s.has_video})
+                }
+                PublisherEvent::Error(e) => {
+                    json!({"event": "error", "publisher": true, "stream_id": stream_id, "code": e.code, "name": e.name, "message": e.message})
+                }
+                PublisherEvent::StreamDestroyed { stream, reason } => {
+                    json!({"event": "stream_destroyed", "publisher": true, "stream_id": stream.stream_id.as_str(), "reason": reason})
+                }
+                _ => continue, // audio levels are in the stats lines
+            };
+            crate::emit(&line);
+        }
+    })
+}
+
+/// Subscriptions by stream.
+pub type Subscriptions = Arc<Mutex<HashMap<StreamId, Subscriber>>>;
+
+/// Subscribes to every stream of others, present and future, until the session's events end.
+pub fn subscribe_all(
+    session: Session,
+    subscriptions: Subscriptions,
+) -> tokio::task::JoinHandle<()> {
+    let mut events = session.events();
+    tokio::spawn(async move {
+        let own = session.connection().map(|c| c.connection_id);
+        for stream in session.streams() {
+            if Some(&stream.connection.connection_id) != own.as_ref() {
+                subscribe(&session, &stream, &subscriptions).await;
+            }
+        }
+        while let Some(event) = events.recv().await {
+            match event {
+                SessionEvent::StreamCreated(e) => {
+                    subscribe(&session, &e.stream, &subscriptions).await
+                }
+                SessionEvent::StreamDestroyed(e) => {
+                    if let Some(sub) = subscriptions.lock().await.remove(&e.stream.stream_id) {
+                        print_stats(&sub);
+                        sub.unsubscribe().await;
+                    }
+                }
+                _ => {}
+            }
+        }
+    })
+}
+
+async fn subscribe(session: &Session, stream: &otter::Stream, subscriptions: &Subscriptions) {
+    match session
+        .subscribe(stream, SubscriberProperties::default())
+        .await
+    {
+        Ok(sub) => {
+            let mut events = sub.events();
+            let stream_id = stream.stream_id.to_string();
+            tokio::spawn(async move {
+                while let Ok(event) = events.recv().await {
+                    let name = match event {
+                        SubscriberEvent::Connected => "subscriber_connected",
+                        SubscriberEvent::VideoDataReceived => "video_data_received",
+                        SubscriberEvent::Error(e) => {
+                            crate::emit(
+                                &json!({"event": "error", "subscriber": true, "stream_id": stream_id, "code": e.code, "name": e.name, "message": e.message}),
+                            );
+                            continue;
+                        }
+                        _ => continue,
+                    };
+                    crate::emit(&json!({"event": name, "stream_id": stream_id}));
+                }
+            });
+            subscriptions
+                .lock()
+                .await
+                .insert(stream.stream_id.clone(), sub);
+        }
+        Err(e) => crate::emit(
+            &json!({"event": "error", "subscriber": true, "stream_id": stream.stream_id.as_str(), "code": e.code, "name": e.name, "message": e.message}),
+        ),
+    }
+}
+
+/// One `stats` line (CLI.md).
+pub fn print_stats(sub: &Subscriber) {
+    let s = sub.stats();
+    let mut line = json!({
+        "event": "stats",
+        "stream_id": sub.stream().stream_id.as_str(),
+        "frames_decoded": s.frames_decoded,
+        "width": s.width,
+        "height": s.height,
+        "bytes_received": s.bytes_received,
+        "packets_lost": s.frames_dropped,
+        "audio_level": s.audio_level,
+        "audio_freq_hz": s.audio_freq_hz,
+    });
+    if s.pattern_frames_verified > 0 {
+        line["pattern_frames_verified"] = json!(s.pattern_frames_verified);
+        line["pattern_latency_ms_p50"] = json!(s.pattern_latency_ms_p50);
+    }
+    crate::emit(&line);
+}
+
+/// Prints stats for every subscription once a second, with its frame rate.
+pub fn stats_every_second(subscriptions: Subscriptions) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            for sub in subscriptions.lock().await.values() {
+                print_stats(sub);
+            }
+        }
+    })
+}

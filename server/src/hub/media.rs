@@ -1,0 +1,351 @@
+//! The session actor's side of media: it asks the SFU to negotiate publishers and subscribers, without
+//! waiting itself. Negotiation runs in a task that reports back with [`Command::MediaReady`]; only then
+//! is a stream announced or a subscription recorded, so nobody hears of media that does not flow.
+
+use otter_protocol::{
+    ClientMessage, ConnectionId, ErrorCode, OtError, Role, ServerMessage, Stream, StreamId,
+    SubscriptionId,
+};
+
+use super::actor::{random_id, unix_millis, Audience, SessionActor};
+use super::commands::{Command, MediaOutcome};
+use crate::sfu::{Sfu, SfuError};
+
+/// The SFU's name for a subscription: unique across the server.
+pub(super) fn subscription_key(connection: &ConnectionId, subscription: &SubscriptionId) -> String {
+    format!("{connection}/{subscription}")
+}
+
+fn sfu_error(e: SfuError, publishing: bool) -> OtError {
+    let code = match (&e, publishing) {
+        (SfuError::UnknownStream, _) => ErrorCode::NotFound,
+        (SfuError::BadSdp(_) | SfuError::Unsupported(_), true) => ErrorCode::UnableToPublish,
+        (SfuError::BadSdp(_) | SfuError::Unsupported(_), false) => ErrorCode::UnableToSubscribe,
+        (_, true) => ErrorCode::PublisherIceFailed,
+        (_, false) => ErrorCode::SubscriberIceFailed,
+    };
+    code.with_message(e.to_string())
+}
+
+impl SessionActor {
+    /// Handles the media requests; gives `message` back when it is not one (the caller handles it).
+    pub(super) fn media_request(
+        &mut self,
+        from: &ConnectionId,
+        role: Role,
+        message: ClientMessage,
+    ) -> Option<ClientMessage> {
+        match message {
+            ClientMessage::Publish {
+                id,
+                name,
+                has_audio,
+                has_video,
+                video_type,
+                video_dimensions,
+                sdp_offer: Some(offer),
+            } => {
+                if !role.can_publish() {
+                    {
+                        self.reply_error(
+                            from,
+                            id,
+                            ErrorCode::UnableToPublish
+                                .with_message("a subscriber token cannot publish"),
+                        );
+                        return None;
+                    }
+                }
+                let member = self.member(from)?;
+                let stream = Stream {
+                    stream_id: StreamId::new(random_id()).expect("random_id is a valid ID"),
+                    connection: member.connection.clone(),
+                    name,
+                    has_audio,
+                    has_video,
+                    video_type,
+                    video_dimensions,
+                    creation_time: unix_millis(),
+                };
+                self.negotiate(from, id, move |sfu| async move {
+                    let answer = sfu
+                        .publish(stream.stream_id.as_str(), &offer)
+                        .await
+                        .map_err(|e| sfu_error(e, true));
+                    MediaOutcome::Published { stream, answer }
+                });
+                None
+            }
+            ClientMessage::Subscribe {
+                id,
+                subscription_id,
+                stream_id,
+                sdp_offer,
+                audio,
+                video,
+            } => {
+                if !role.can_subscribe() {
+                    {
+                        self.reply_error(
+                            from,
+                            id,
+                            ErrorCode::UnableToSubscribe
+                                .with_message("a publisheronly token cannot subscribe"),
+                        );
+                        return None;
+                    }
+                }
+                if !self.streams.iter().any(|s| s.stream_id == stream_id) {
+                    {
+                        self.reply_error(
+                            from,
+                            id,
+                            ErrorCode::NotFound.with_message("no such stream in the session"),
+                        );
+                        return None;
+                    }
+                }
+                let key = subscription_key(from, &subscription_id);
+                self.negotiate(from, id, move |sfu| async move {
+                    let answer = sfu
+                        .subscribe(&key, stream_id.as_str(), &sdp_offer, audio, video)
+                        .await
+                        .map_err(|e| sfu_error(e, false));
+                    MediaOutcome::Subscribed {
+                        subscription_id,
+                        answer,
+                    }
+                });
+                None
+            }
+            ClientMessage::UpdateSubscription {
+                id,
+                subscription_id,
+                audio,
+                video,
+            } => {
+                let key = subscription_key(from, &subscription_id);
+                let Some(sub) = self.subscription_mut(from, &subscription_id) else {
+                    {
+                        self.reply_error(
+                            from,
+                            id,
+                            ErrorCode::NotFound.with_message("no such subscription"),
+                        );
+                        return None;
+                    }
+                };
+                sub.1 = audio.unwrap_or(sub.1);
+                sub.2 = video.unwrap_or(sub.2);
+                let (a, v) = (sub.1, sub.2);
+                let sfu = self.hub.sfu.clone();
+                tokio::spawn(async move { sfu.set_forwarding(&key, a, v).await });
+                self.reply_ok(from, id);
+                None
+            }
+            ClientMessage::Unsubscribe {
+                id,
+                subscription_id,
+            } => {
+                self.forget_subscription(from, &subscription_id);
+                self.reply_ok(from, id);
+                None
+            }
+            other => Some(other),
+        }
+    }
+
+    /// Runs `work` against the SFU in a task; its outcome comes back as a command to this actor.
+    fn negotiate<F, Fut>(&mut self, from: &ConnectionId, request: u64, work: F)
+    where
+        F: FnOnce(Sfu) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = MediaOutcome> + Send,
+    {
+        let sfu = self.hub.sfu.clone();
+        let back = self.me.clone();
+        let connection_id = from.clone();
+        tokio::spawn(async move {
+            let outcome = work(sfu.clone()).await;
+            let command = Command::MediaReady {
+                connection_id,
+                request,
+                outcome,
+            };
+            match back.upgrade() {
+                Some(tx) => {
+                    if let Err(e) = tx.send(command).await {
+                        undo(&sfu, e.0).await;
+                    }
+                }
+                None => undo(&sfu, command).await,
+            }
+        });
+    }
+
+    /// A negotiation finished: announce and answer, or undo it if the client has gone meanwhile.
+    pub(super) fn media_ready(
+        &mut self,
+        connection_id: ConnectionId,
+        request: u64,
+        outcome: MediaOutcome,
+    ) {
+        if self.member(&connection_id).is_none() {
+            let sfu = self.hub.sfu.clone();
+            let command = Command::MediaReady {
+                connection_id,
+                request,
+                outcome,
+            };
+            tokio::spawn(async move { undo(&sfu, command).await });
+            return;
+        }
+        match outcome {
+            MediaOutcome::Published {
+                stream,
+                answer: Ok(answer),
+            } => {
+                self.streams.push(stream.clone());
+                self.broadcast(
+                    &ServerMessage::StreamCreated {
+                        stream: stream.clone(),
+                    },
+                    Audience::AllBut(&connection_id),
+                );
+                let reply = ServerMessage::Reply {
+                    id: request,
+                    stream: Some(stream),
+                    sdp_answer: Some(answer),
+                    error: None,
+                };
+                self.send_to(&connection_id, &reply);
+            }
+            MediaOutcome::Subscribed {
+                subscription_id,
+                answer: Ok(answer),
+            } => {
+                if let Some(m) = self
+                    .members
+                    .iter_mut()
+                    .find(|m| m.connection.connection_id == connection_id)
+                {
+                    m.subscriptions.push((subscription_id, true, true));
+                }
+                let reply = ServerMessage::Reply {
+                    id: request,
+                    stream: None,
+                    sdp_answer: Some(answer),
+                    error: None,
+                };
+                self.send_to(&connection_id, &reply);
+            }
+            MediaOutcome::Published { answer: Err(e), .. }
+            | MediaOutcome::Subscribed { answer: Err(e), .. } => {
+                self.reply_error(&connection_id, request, e);
+            }
+        }
+    }
+
+    fn subscription_mut(
+        &mut self,
+        from: &ConnectionId,
+        id: &SubscriptionId,
+    ) -> Option<&mut (SubscriptionId, bool, bool)> {
+        self.members
+            .iter_mut()
+            .find(|m| &m.connection.connection_id == from)?
+            .subscriptions
+            .iter_mut()
+            .find(|s| &s.0 == id)
+    }
+
+    fn forget_subscription(&mut self, from: &ConnectionId, id: &SubscriptionId) {
+        if let Some(m) = self
+            .members
+            .iter_mut()
+            .find(|m| &m.connection.connection_id == from)
+        {
+            m.subscriptions.retain(|s| &s.0 != id);
+        }
+        let key = subscription_key(from, id);
+        let sfu = self.hub.sfu.clone();
+        tokio::spawn(async move { sfu.unsubscribe(&key).await });
+    }
+
+    /// Stops a stream's media at the SFU (its subscriptions end with it).
+    pub(super) fn stop_stream_media(&self, stream_id: &StreamId) {
+        let sfu = self.hub.sfu.clone();
+        let id = stream_id.as_str().to_owned();
+        tokio::spawn(async move { sfu.unpublish(&id).await });
+    }
+
+    /// Ends every subscription of a departing connection.
+    pub(super) fn stop_member_media(
+        &self,
+        connection: &ConnectionId,
+        subscriptions: &[(SubscriptionId, bool, bool)],
+    ) {
+        let keys: Vec<String> = subscriptions
+            .iter()
+            .map(|s| subscription_key(connection, &s.0))
+            .collect();
+        if keys.is_empty() {
+            return;
+        }
+        let sfu = self.hub.sfu.clone();
+        tokio::spawn(async move {
+            for key in keys {
+                sfu.unsubscribe(&key).await;
+            }
+        });
+    }
+
+    fn reply_ok(&mut self, to: &ConnectionId, id: u64) {
+        self.send_to(
+            to,
+            &ServerMessage::Reply {
+                id,
+                stream: None,
+                sdp_answer: None,
+                error: None,
+            },
+        );
+    }
+
+    fn reply_error(&mut self, to: &ConnectionId, id: u64, error: OtError) {
+        self.hub.metrics.error(error.code);
+        self.send_to(
+            to,
+            &ServerMessage::Reply {
+                id,
+                stream: None,
+                sdp_answer: None,
+                error: Some(error),
+            },
+        );
+    }
+}
+
+/// Releases what a negotiation set up for a client that is no longer there.
+async fn undo(sfu: &Sfu, command: Command) {
+    if let Command::MediaReady {
+        connection_id,
+        outcome,
+        ..
+    } = command
+    {
+        match outcome {
+            MediaOutcome::Published {
+                stream,
+                answer: Ok(_),
+            } => sfu.unpublish(stream.stream_id.as_str()).await,
+            MediaOutcome::Subscribed {
+                subscription_id,
+                answer: Ok(_),
+            } => {
+                sfu.unsubscribe(&subscription_key(&connection_id, &subscription_id))
+                    .await
+            }
+            _ => {}
+        }
+    }
+}

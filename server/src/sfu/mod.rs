@@ -1,0 +1,39 @@
+//! The SFU (selective forwarding unit): receives each publisher's RTP and forwards it, undecoded, to
+//! that stream's subscribers.
+//!
+//! It is built on str0m, a sans-IO WebRTC stack, so one task and **one UDP socket** (plus an optional
+//! ICE-TCP listener) serve every peer connection:
+//!
+//! - [`Sfu`] (`handle.rs`) is the cheap, cloneable handle; its async methods send a `Command`
+//!   (`command.rs`) over a bounded channel and await the reply.
+//! - The media task (`engine.rs`) owns the socket's receive side and the `Router` (`router.rs`), and
+//!   waits for a command, a datagram, a TCP frame (`tcp.rs`) or the earliest str0m timer.
+//! - `router.rs` keeps every peer (`peer.rs`: a str0m `Rtc` in RTP mode plus its role) and the indexes
+//!   over them; `pump.rs` is the packet path: demultiplex by `Rtc::accepts` (cached per remote address),
+//!   feed, drain to `Timeout`, and fan publisher packets out to subscribers. `transport.rs` sends what
+//!   str0m emits.
+//! - Per subscriber track, `track.rs` rewrites sequence numbers and payload types and gates video on a
+//!   keyframe (`keyframe.rs`) after a (re)start; str0m allocates the SSRC, keeps the send buffer and
+//!   answers NACKs. Keyframe requests (a subscriber connecting or resuming video, or sending PLI/FIR)
+//!   become a throttled PLI to the publisher.
+//! - `crypto/` plugs a pure-Rust crypto backend (dimpl's RustCrypto DTLS, RustCrypto SRTP) into str0m.
+
+mod command;
+mod config;
+pub mod crypto;
+mod engine;
+mod error;
+mod handle;
+mod keyframe;
+mod peer;
+mod pump;
+mod router;
+mod stats;
+mod tcp;
+mod track;
+mod transport;
+
+pub use config::SfuConfig;
+pub use error::SfuError;
+pub use handle::Sfu;
+pub use stats::SfuStats;

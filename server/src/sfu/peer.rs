@@ -1,0 +1,91 @@
+//! One peer connection: a str0m `Rtc` plus what the SFU knows about it (publisher or subscriber).
+
+use std::time::Instant;
+
+use str0m::config::DtlsCert;
+use str0m::media::{MediaKind, Mid};
+use str0m::rtp::Ssrc;
+use str0m::{Rtc, RtcConfig};
+
+use super::crypto;
+use super::track::TrackOut;
+
+/// The router's key for a peer; never reused within one SFU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct PeerId(pub(crate) u64);
+
+/// A peer connection and its role.
+pub(crate) struct Peer {
+    pub(crate) rtc: Rtc,
+    /// When str0m next wants `Input::Timeout`; refreshed by every drain.
+    pub(crate) timeout: Instant,
+    pub(crate) role: Role,
+}
+
+/// What the peer does.
+pub(crate) enum Role {
+    Publisher(Publisher),
+    Subscriber(Subscriber),
+}
+
+/// A publisher: its incoming tracks and who receives them.
+pub(crate) struct Publisher {
+    pub(crate) stream_id: String,
+    pub(crate) tracks: Vec<TrackIn>,
+    pub(crate) subscribers: Vec<PeerId>,
+    /// Throttles keyframe requests: many subscribers asking at once should cost the encoder one.
+    pub(crate) last_keyframe_request: Option<Instant>,
+}
+
+/// One of a publisher's incoming m-lines.
+pub(crate) struct TrackIn {
+    pub(crate) mid: Mid,
+    pub(crate) kind: MediaKind,
+    /// Learnt from the first packet, so later packets find their track without asking str0m.
+    pub(crate) ssrc: Option<Ssrc>,
+}
+
+/// A subscriber: the publisher it receives and its outgoing tracks.
+pub(crate) struct Subscriber {
+    pub(crate) subscription_id: String,
+    /// `None` once the publisher is gone.
+    pub(crate) publisher: Option<PeerId>,
+    /// Set on str0m's `Connected` (DTLS done); nothing is written before.
+    pub(crate) connected: bool,
+    pub(crate) want_audio: bool,
+    pub(crate) want_video: bool,
+    pub(crate) tracks: Vec<TrackOut>,
+}
+
+/// A fresh server-side `Rtc`: ICE-lite (we only have host candidates, the client does the checks),
+/// RTP mode (forward packets, never depacketize), and exactly the codecs our clients offer.
+pub(crate) fn new_rtc(cert: &DtlsCert, now: Instant) -> Rtc {
+    RtcConfig::new()
+        .set_crypto_provider(crypto::provider())
+        // One certificate for all peers: generating a key pair per peer would cost milliseconds on the
+        // media task; WebRTC only pins the fingerprint, which the SDP carries.
+        .set_dtls_cert(cert.clone())
+        .set_ice_lite(true)
+        .set_rtp_mode(true)
+        .clear_codecs()
+        .enable_opus(true, false)
+        .enable_vp8(true)
+        .enable_h264(true)
+        // Video NACKs are answered from this per-stream buffer (about 1-2 s of 1 Mbit/s video).
+        .set_send_buffer_video(1000)
+        .build(now)
+}
+
+impl Subscriber {
+    /// The outgoing track of `kind` (the first, if a subscriber offered several).
+    pub(crate) fn track_mut(&mut self, kind: MediaKind) -> Option<&mut TrackOut> {
+        self.tracks.iter_mut().find(|t| t.kind == kind)
+    }
+}
+
+impl Publisher {
+    /// The mid of the first incoming track of `kind`.
+    pub(crate) fn mid_of(&self, kind: MediaKind) -> Option<Mid> {
+        self.tracks.iter().find(|t| t.kind == kind).map(|t| t.mid)
+    }
+}

@@ -1,0 +1,353 @@
+//! The SFU's state: every peer connection, which stream each publishes or receives, and the demux
+//! table. Commands from the handle land here ([`Router::command`]); packets and timers go through the
+//! pump (`pump.rs`), which is the other half of this type's `impl`.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use str0m::change::SdpOffer;
+use str0m::config::DtlsCert;
+use str0m::media::{MediaKind, Mid};
+use str0m::net::Protocol;
+use str0m::Candidate;
+
+use super::command::Command;
+use super::peer::{new_rtc, Peer, PeerId, Publisher, Role, Subscriber, TrackIn};
+use super::pump::Propagate;
+use super::stats::Counters;
+use super::track::TrackOut;
+use super::transport::Transport;
+use super::SfuError;
+
+/// All peers and the indexes over them. Owned by the media task; never shared.
+pub(crate) struct Router {
+    pub(crate) peers: HashMap<PeerId, Peer>,
+    next_id: u64,
+    streams: HashMap<String, PeerId>,
+    subscriptions: HashMap<String, PeerId>,
+    /// (protocol, remote address) → peer, so most packets skip the `accepts` scan over all peers.
+    pub(crate) routes: HashMap<(Protocol, SocketAddr), PeerId>,
+    /// Work produced while draining one peer that must be applied to others (forwarding, keyframe
+    /// requests); kept outside the peers so no two `Rtc`s are borrowed at once.
+    pub(crate) queue: VecDeque<Propagate>,
+    pub(crate) transport: Transport,
+    pub(crate) counters: Arc<Counters>,
+    cert: DtlsCert,
+    candidates: Vec<Candidate>,
+    /// Reused list of peer ids for sweeps and timer passes.
+    pub(crate) scratch: Vec<PeerId>,
+}
+
+impl Router {
+    pub(crate) fn new(
+        transport: Transport,
+        counters: Arc<Counters>,
+        cert: DtlsCert,
+        candidates: Vec<Candidate>,
+    ) -> Router {
+        Router {
+            peers: HashMap::new(),
+            next_id: 1,
+            streams: HashMap::new(),
+            subscriptions: HashMap::new(),
+            routes: HashMap::new(),
+            queue: VecDeque::new(),
+            transport,
+            counters,
+            cert,
+            candidates,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Apply one request from the handle. `Shutdown` is handled by the engine loop.
+    pub(crate) fn command(&mut self, command: Command) {
+        match command {
+            Command::Publish {
+                stream_id,
+                offer,
+                reply,
+            } => {
+                let _ = reply.send(self.publish(stream_id, &offer));
+            }
+            Command::Subscribe {
+                subscription_id,
+                stream_id,
+                offer,
+                audio,
+                video,
+                reply,
+            } => {
+                let result = self.subscribe(subscription_id, &stream_id, &offer, audio, video);
+                let _ = reply.send(result);
+            }
+            Command::SetForwarding {
+                subscription_id,
+                audio,
+                video,
+                reply,
+            } => {
+                let _ = reply.send(self.set_forwarding(&subscription_id, audio, video));
+            }
+            Command::Unsubscribe {
+                subscription_id,
+                reply,
+            } => {
+                if let Some(id) = self.subscriptions.get(&subscription_id).copied() {
+                    self.remove_peer(id);
+                }
+                let _ = reply.send(());
+            }
+            Command::Unpublish { stream_id, reply } => {
+                if let Some(id) = self.streams.get(&stream_id).copied() {
+                    self.remove_peer(id);
+                }
+                let _ = reply.send(());
+            }
+            Command::Shutdown { reply } => {
+                self.close_all();
+                let _ = reply.send(());
+            }
+        }
+    }
+
+    fn publish(&mut self, stream_id: String, offer: &str) -> Result<String, SfuError> {
+        if self.streams.contains_key(&stream_id) {
+            return Err(SfuError::StreamExists);
+        }
+        let role = Role::Publisher(Publisher {
+            stream_id: stream_id.clone(),
+            tracks: Vec::new(),
+            subscribers: Vec::new(),
+            last_keyframe_request: None,
+        });
+        let (id, answer) = self.accept(offer, role)?;
+        let has_tracks =
+            matches!(&self.peers[&id].role, Role::Publisher(p) if !p.tracks.is_empty());
+        if !has_tracks {
+            self.remove_peer(id);
+            return Err(SfuError::Unsupported(
+                "the offer sends no audio or video".into(),
+            ));
+        }
+        tracing::info!(peer = id.0, stream = %stream_id, "publisher added");
+        self.streams.insert(stream_id, id);
+        Ok(answer)
+    }
+
+    fn subscribe(
+        &mut self,
+        subscription_id: String,
+        stream_id: &str,
+        offer: &str,
+        audio: bool,
+        video: bool,
+    ) -> Result<String, SfuError> {
+        if self.subscriptions.contains_key(&subscription_id) {
+            return Err(SfuError::SubscriptionExists);
+        }
+        let publisher = *self.streams.get(stream_id).ok_or(SfuError::UnknownStream)?;
+        let role = Role::Subscriber(Subscriber {
+            subscription_id: subscription_id.clone(),
+            publisher: Some(publisher),
+            connected: false,
+            want_audio: audio,
+            want_video: video,
+            tracks: Vec::new(),
+        });
+        let (id, answer) = self.accept(offer, role)?;
+        let has_tracks =
+            matches!(&self.peers[&id].role, Role::Subscriber(s) if !s.tracks.is_empty());
+        if !has_tracks {
+            self.remove_peer(id);
+            return Err(SfuError::Unsupported(
+                "the offer receives no audio or video".into(),
+            ));
+        }
+        if let Some(Peer {
+            role: Role::Publisher(p),
+            ..
+        }) = self.peers.get_mut(&publisher)
+        {
+            p.subscribers.push(id);
+        }
+        tracing::info!(peer = id.0, subscription = %subscription_id, stream = %stream_id, "subscriber added");
+        self.subscriptions.insert(subscription_id, id);
+        Ok(answer)
+    }
+
+    /// Negotiate `offer_text` on a new `Rtc`, record its m-lines, register it and drain it.
+    fn accept(&mut self, offer_text: &str, role: Role) -> Result<(PeerId, String), SfuError> {
+        let offer =
+            SdpOffer::from_sdp_string(offer_text).map_err(|e| SfuError::BadSdp(e.to_string()))?;
+        let now = Instant::now();
+        let mut rtc = new_rtc(&self.cert, now);
+        for candidate in &self.candidates {
+            rtc.add_local_candidate(candidate.clone());
+        }
+        let answer = rtc
+            .sdp_api()
+            .accept_offer(offer)
+            .map_err(|e| SfuError::BadSdp(e.to_string()))?;
+        // The answer carries ICE credentials and the DTLS fingerprint: debug level only.
+        let answer = answer.to_sdp_string();
+        tracing::debug!(%answer, "SDP answer");
+        let mut role = role;
+        record_tracks(&rtc, offer_text, &mut role);
+        let id = PeerId(self.next_id);
+        self.next_id += 1;
+        self.peers.insert(
+            id,
+            Peer {
+                rtc,
+                timeout: now,
+                role,
+            },
+        );
+        self.counters
+            .peers
+            .store(self.peers.len() as u64, Ordering::Relaxed);
+        self.drain(id);
+        self.process_queue();
+        Ok((id, answer))
+    }
+
+    fn set_forwarding(
+        &mut self,
+        subscription_id: &str,
+        audio: bool,
+        video: bool,
+    ) -> Result<(), SfuError> {
+        let id = *self
+            .subscriptions
+            .get(subscription_id)
+            .ok_or(SfuError::UnknownSubscription)?;
+        let Some(Peer {
+            role: Role::Subscriber(sub),
+            ..
+        }) = self.peers.get_mut(&id)
+        else {
+            return Err(SfuError::UnknownSubscription);
+        };
+        sub.want_audio = audio;
+        sub.want_video = video;
+        let mut video_resumed = false;
+        for track in &mut sub.tracks {
+            let on = match track.kind {
+                MediaKind::Audio => audio,
+                MediaKind::Video => video,
+            };
+            video_resumed |= track.set_enabled(on) && track.kind == MediaKind::Video;
+        }
+        if video_resumed && sub.connected {
+            if let Some(publisher) = sub.publisher {
+                self.queue.push_back(Propagate::Keyframe { publisher });
+                self.process_queue();
+            }
+        }
+        Ok(())
+    }
+
+    /// Forget a peer and unlink it from its publisher or subscribers. Dropping the `Rtc` frees it.
+    pub(crate) fn remove_peer(&mut self, id: PeerId) {
+        let Some(mut peer) = self.peers.remove(&id) else {
+            return;
+        };
+        peer.rtc.disconnect();
+        match peer.role {
+            Role::Publisher(p) => {
+                tracing::info!(peer = id.0, stream = %p.stream_id, "publisher removed");
+                if self.streams.get(&p.stream_id) == Some(&id) {
+                    self.streams.remove(&p.stream_id);
+                }
+                for sub in p.subscribers {
+                    if let Some(Peer {
+                        role: Role::Subscriber(s),
+                        ..
+                    }) = self.peers.get_mut(&sub)
+                    {
+                        s.publisher = None;
+                    }
+                }
+            }
+            Role::Subscriber(s) => {
+                tracing::info!(peer = id.0, subscription = %s.subscription_id, "subscriber removed");
+                if self.subscriptions.get(&s.subscription_id) == Some(&id) {
+                    self.subscriptions.remove(&s.subscription_id);
+                }
+                if let Some(Peer {
+                    role: Role::Publisher(p),
+                    ..
+                }) = s.publisher.and_then(|p| self.peers.get_mut(&p))
+                {
+                    p.subscribers.retain(|x| *x != id);
+                }
+            }
+        }
+        self.routes.retain(|_, peer| *peer != id);
+        self.counters
+            .peers
+            .store(self.peers.len() as u64, Ordering::Relaxed);
+    }
+
+    /// Drop peers str0m has given up on (ICE timeout, DTLS failure, fatal errors).
+    pub(crate) fn sweep(&mut self) {
+        let mut dead = std::mem::take(&mut self.scratch);
+        dead.clear();
+        dead.extend(
+            self.peers
+                .iter()
+                .filter(|(_, p)| !p.rtc.is_alive())
+                .map(|(id, _)| *id),
+        );
+        for id in dead.drain(..) {
+            tracing::info!(peer = id.0, "peer connection ended");
+            self.remove_peer(id);
+        }
+        self.scratch = dead;
+    }
+
+    /// Close every peer (shutdown).
+    pub(crate) fn close_all(&mut self) {
+        let ids: Vec<PeerId> = self.peers.keys().copied().collect();
+        for id in ids {
+            self.remove_peer(id);
+        }
+        self.queue.clear();
+        self.transport.tcp.clear();
+    }
+}
+
+/// Record the negotiated m-lines as the role's tracks. str0m only emits `MediaAdded` once DTLS is up,
+/// but the answer (and so the track layout) is needed now, so read the mids from the offer and ask the
+/// `Rtc` what each became.
+fn record_tracks(rtc: &str0m::Rtc, offer: &str, role: &mut Role) {
+    let mids = offer
+        .lines()
+        .filter_map(|l| l.trim_end().strip_prefix("a=mid:"))
+        .map(Mid::from);
+    for mid in mids {
+        let Some(media) = rtc.media(mid) else {
+            continue;
+        };
+        let (kind, direction) = (media.kind(), media.direction());
+        match role {
+            Role::Publisher(p) if direction.is_receiving() => p.tracks.push(TrackIn {
+                mid,
+                kind,
+                ssrc: None,
+            }),
+            Role::Subscriber(s) if direction.is_sending() => {
+                let on = match kind {
+                    MediaKind::Audio => s.want_audio,
+                    MediaKind::Video => s.want_video,
+                };
+                s.tracks.push(TrackOut::new(mid, kind, on));
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! The SFU on real loopback sockets, with str0m peers as publisher and subscribers (see `sfu_support.rs`).
+
+#[path = "sfu_support.rs"]
+mod support;
+
+use std::net::UdpSocket;
+use std::time::Duration;
+
+use otter_server::sfu::{Sfu, SfuConfig, SfuError};
+use support::{delivered, publisher, pump, pump_until, subscriber, Client};
+
+async fn start() -> Sfu {
+    Sfu::start(SfuConfig::udp("127.0.0.1:0".parse().unwrap()))
+        .await
+        .unwrap()
+}
+
+/// Publisher plus two connected subscribers.
+async fn call(sfu: &Sfu) -> (Client, Client, Client, Vec<String>) {
+    let (mut publ, a0) = publisher(sfu, "stream-1").await;
+    let (mut sub1, a1) = subscriber(sfu, "sub-1", "stream-1").await;
+    let (mut sub2, a2) = subscriber(sfu, "sub-2", "stream-1").await;
+    let connected = pump_until(
+        &mut [&mut publ, &mut sub1, &mut sub2],
+        Duration::from_secs(10),
+        |c| c.iter().all(|c| c.connected),
+    )
+    .await;
+    assert!(connected, "ICE/DTLS did not complete");
+    // Let the server side see its Connected too (it can trail the client's by a packet).
+    pump(
+        &mut [&mut publ, &mut sub1, &mut sub2],
+        Duration::from_millis(200),
+    )
+    .await;
+    (publ, sub1, sub2, vec![a0, a1, a2])
+}
+
+/// Send `frames` frames at about 100 fps while stepping everyone; returns what was sent.
+async fn send(publ: &mut Client, subs: &mut [&mut Client], frames: u32) -> Vec<Vec<u8>> {
+    let mut sent = Vec::new();
+    for _ in 0..frames {
+        sent.extend(publ.send_frame());
+        let mut all: Vec<&mut Client> = vec![&mut *publ];
+        all.extend(subs.iter_mut().map(|s| &mut **s));
+        pump(&mut all, Duration::from_millis(10)).await;
+    }
+    let mut all: Vec<&mut Client> = vec![&mut *publ];
+    all.extend(subs.iter_mut().map(|s| &mut **s));
+    pump(&mut all, Duration::from_millis(300)).await;
+    sent
+}
+
+fn at_least_90_percent(sent: &[Vec<u8>], received: &[Vec<u8>]) {
+    let got = delivered(sent, received);
+    assert!(
+        got * 10 >= sent.len() * 9,
+        "delivered {got} of {}",
+        sent.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwards_vp8_to_two_subscribers_on_one_port() {
+    let sfu = start().await;
+    let (mut publ, mut sub1, mut sub2, answers) = call(&sfu).await;
+
+    // (4) Every answer's candidates name the one SFU UDP port.
+    let port = sfu.udp_addr().port();
+    for answer in &answers {
+        let candidates: Vec<&str> = answer
+            .lines()
+            .filter(|l| l.starts_with("a=candidate"))
+            .collect();
+        assert!(!candidates.is_empty(), "no candidates in\n{answer}");
+        for c in candidates {
+            assert!(
+                c.contains(&format!(" {port} typ host")),
+                "candidate {c} is not on port {port}"
+            );
+        }
+    }
+
+    // (1) A few hundred packets reach both subscribers, payload bytes intact.
+    let sent = send(&mut publ, &mut [&mut sub1, &mut sub2], 100).await;
+    assert_eq!(sent.len(), 300);
+    at_least_90_percent(&sent, &sub1.received);
+    at_least_90_percent(&sent, &sub2.received);
+    let stats = sfu.stats();
+    assert!(stats.packets_received >= 270, "{stats:?}");
+    assert!(stats.packets_forwarded >= 540, "{stats:?}");
+    assert_eq!(stats.peers, 3);
+    sfu.shutdown().await;
+    assert_eq!(sfu.stats().peers, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pausing_video_affects_one_subscriber_and_resuming_requests_a_keyframe() {
+    let sfu = start().await;
+    let (mut publ, mut sub1, mut sub2, _) = call(&sfu).await;
+    send(&mut publ, &mut [&mut sub1, &mut sub2], 20).await;
+
+    // (2) Pause sub-1's video: it gets nothing new, sub-2 still does.
+    sfu.set_forwarding("sub-1", true, false).await.unwrap();
+    pump(
+        &mut [&mut publ, &mut sub1, &mut sub2],
+        Duration::from_millis(100),
+    )
+    .await;
+    let (before1, before2) = (sub1.received.len(), sub2.received.len());
+    let sent = send(&mut publ, &mut [&mut sub1, &mut sub2], 40).await;
+    assert_eq!(
+        sub1.received.len(),
+        before1,
+        "paused subscriber still receives video"
+    );
+    at_least_90_percent(&sent, &sub2.received[before2..]);
+
+    // Resume: the publisher is asked for a keyframe, and sub-1 receives again.
+    let requests = publ.keyframe_requests;
+    sfu.set_forwarding("sub-1", true, true).await.unwrap();
+    let asked = pump_until(
+        &mut [&mut publ, &mut sub1, &mut sub2],
+        Duration::from_secs(3),
+        |c| c[0].keyframe_requests > requests,
+    )
+    .await;
+    assert!(asked, "resuming video did not request a keyframe");
+    let resumed_at = sub1.received.len();
+    let sent = send(&mut publ, &mut [&mut sub1, &mut sub2], 40).await;
+    at_least_90_percent(&sent, &sub1.received[resumed_at..]);
+
+    // A subscriber's own PLI also reaches the publisher.
+    let requests = publ.keyframe_requests;
+    pump(
+        &mut [&mut publ, &mut sub1, &mut sub2],
+        Duration::from_millis(400),
+    )
+    .await;
+    sub2.send_pli();
+    let asked = pump_until(
+        &mut [&mut publ, &mut sub1, &mut sub2],
+        Duration::from_secs(3),
+        |c| c[0].keyframe_requests > requests,
+    )
+    .await;
+    assert!(asked, "subscriber PLI was not forwarded");
+
+    assert!(matches!(
+        sfu.set_forwarding("nope", true, true).await,
+        Err(SfuError::UnknownSubscription)
+    ));
+    sfu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsubscribe_and_unpublish_stop_forwarding() {
+    let sfu = start().await;
+    let (mut publ, mut sub1, mut sub2, _) = call(&sfu).await;
+    send(&mut publ, &mut [&mut sub1, &mut sub2], 10).await;
+
+    // (3) After unsubscribe sub-2 receives nothing more; sub-1 is unaffected.
+    sfu.unsubscribe("sub-2").await;
+    assert_eq!(sfu.stats().peers, 2);
+    let before2 = sub2.received.len();
+    let before1 = sub1.received.len();
+    let sent = send(&mut publ, &mut [&mut sub1, &mut sub2], 30).await;
+    assert_eq!(sub2.received.len(), before2);
+    at_least_90_percent(&sent, &sub1.received[before1..]);
+
+    sfu.unpublish("stream-1").await;
+    assert_eq!(sfu.stats().peers, 1);
+    let before1 = sub1.received.len();
+    send(&mut publ, &mut [&mut sub1], 10).await;
+    assert_eq!(sub1.received.len(), before1);
+    let (_, offer) = Client::offer(&[(
+        str0m::media::MediaKind::Video,
+        str0m::media::Direction::RecvOnly,
+    )]);
+    let err = sfu.subscribe("sub-3", "stream-1", &offer, true, true).await;
+    assert!(matches!(err, Err(SfuError::UnknownStream)));
+    sfu.unsubscribe("sub-1").await;
+    assert_eq!(sfu.stats().peers, 0);
+    sfu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_datagrams_and_bad_sdp_do_not_disturb_forwarding() {
+    let sfu = start().await;
+    assert!(matches!(
+        sfu.publish("x", "v=0 garbage").await,
+        Err(SfuError::BadSdp(_))
+    ));
+    assert!(matches!(
+        sfu.publish("x", "").await,
+        Err(SfuError::BadSdp(_))
+    ));
+    let (mut publ, mut sub1, mut sub2, _) = call(&sfu).await;
+
+    // (5) Junk of every shape at the media port while real media flows.
+    let junk = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let target = sfu.udp_addr();
+    let shapes: [&[u8]; 7] = [
+        &[],
+        &[0x00],
+        &[0x00, 0x01, 0x00, 0x08, 0x21, 0x12, 0xa4, 0x42, 1, 2, 3], // truncated STUN
+        &[0x16, 0xfe, 0xfd, 0, 0, 0, 0],                            // truncated DTLS
+        &[0x80, 0x60, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, 1, 9, 9],    // RTP from a stranger
+        &[0x81, 0xc9, 0x00, 0x01],                                  // RTCP fragment
+        &[0xff; 1500],
+    ];
+    let mut sent = Vec::new();
+    for round in 0..60 {
+        for s in shapes {
+            let _ = junk.send_to(s, target);
+        }
+        // Junk from the publisher's own address too: it must be rejected by its Rtc, not crash it.
+        if round % 10 == 0 {
+            let _ = junk.send_to(&[0x80, 0x00], target);
+        }
+        sent.extend(publ.send_frame());
+        pump(
+            &mut [&mut publ, &mut sub1, &mut sub2],
+            Duration::from_millis(10),
+        )
+        .await;
+    }
+    pump(
+        &mut [&mut publ, &mut sub1, &mut sub2],
+        Duration::from_millis(300),
+    )
+    .await;
+    at_least_90_percent(&sent, &sub1.received);
+    at_least_90_percent(&sent, &sub2.received);
+    assert!(sfu.stats().datagrams_unrouted > 0);
+    sfu.shutdown().await;
+}
