@@ -49,6 +49,7 @@ impl Driver {
         let mut ops: HashMap<OpId, oneshot::Sender<OpResult>> = HashMap::new();
         let mut next_op: OpId = 1;
         let mut handles_gone = false;
+        let mut completed = Vec::new();
         loop {
             // Carry out everything the core asked for, in order.
             while let Some(output) = self.core.poll_output() {
@@ -82,15 +83,18 @@ impl Driver {
                         // No receivers is fine: nobody is listening.
                         let _ = self.events.send(event);
                     }
-                    Output::Complete { op, result } => {
-                        if let Some(reply) = ops.remove(&op) {
-                            let _ = reply.send(result);
-                        }
-                    }
+                    Output::Complete { op, result } => completed.push((op, result)),
                 }
             }
+            // The snapshot first: a caller woken by its reply must see the state that reply implies
+            // (e.g. `capabilities()` right after `connect()` returns).
             if self.core.take_dirty() {
                 self.snapshot.send_replace(self.core.state());
+            }
+            for (op, result) in completed.drain(..) {
+                if let Some(reply) = ops.remove(&op) {
+                    let _ = reply.send(result);
+                }
             }
             if handles_gone && self.core.is_idle() {
                 break;

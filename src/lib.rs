@@ -45,5 +45,7 @@ pub use publisher::{
     PublisherProperties, PublisherStats, ScaleBehavior, VideoSourceChoice,
 };
 pub use session::{Capabilities, EventStream, Session, SignalRequest};
-pub use subscriber::{Subscriber, SubscriberEvent, SubscriberProperties, SubscriberStats};
+pub use subscriber::{
+    Subscriber, SubscriberEvent, SubscriberProperties, SubscriberStats, VideoReason,
+};
 pub use system::{check_system_requirements, MissingRequirement};

@@ -66,6 +66,23 @@ pub enum SubscriberEvent {
     Error(OtError),
     /// Loudness of the received audio, 0.0–1.0, about ten times a second.
     AudioLevel(f32),
+    /// Video stopped arriving, and why.
+    VideoDisabled(VideoReason),
+    /// Video is back, and why.
+    VideoEnabled(VideoReason),
+}
+
+/// Why a subscriber's video stopped or resumed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VideoReason {
+    /// The publisher turned its video off or on.
+    PublishVideo,
+    /// This subscriber turned receiving video off or on.
+    SubscribeToVideo,
+    /// The network could not carry it.
+    Quality,
+    /// No decoder for the stream's codec.
+    CodecNotSupported,
 }
 
 /// What a subscriber has received.
@@ -190,6 +207,11 @@ impl Subscriber {
             })
         };
         let watcher = tokio::spawn(report(sink.clone(), stats.clone(), events.clone()));
+        let publisher_video = tokio::spawn(follow_publisher_video(
+            session.events(),
+            stream.stream_id.clone(),
+            events.clone(),
+        ));
         let _ = events.send(SubscriberEvent::Connected);
         Ok(Subscriber {
             inner: Arc::new(Inner {
@@ -201,7 +223,7 @@ impl Subscriber {
                 stats,
                 events,
                 first_events,
-                tasks: Mutex::new(vec![router, watcher]),
+                tasks: Mutex::new(vec![router, watcher, publisher_video]),
             }),
         })
     }
@@ -269,8 +291,16 @@ impl Subscriber {
                 audio,
                 video,
             })
-            .await
-            .map(|_| ())
+            .await?;
+        if let Some(on) = video {
+            let event = if on {
+                SubscriberEvent::VideoEnabled(VideoReason::SubscribeToVideo)
+            } else {
+                SubscriberEvent::VideoDisabled(VideoReason::SubscribeToVideo)
+            };
+            let _ = self.inner.events.send(event);
+        }
+        Ok(())
     }
 
     /// Stops receiving.
@@ -332,6 +362,26 @@ async fn report(
         if stats.audio_frames.load(Ordering::Relaxed) > 0 {
             let level = stats.audio_level_milli.load(Ordering::Relaxed) as f32 / 1000.0;
             let _ = events.send(SubscriberEvent::AudioLevel(level));
+        }
+    }
+}
+
+/// Turns the publisher's `has_video` changes for this stream into `video_disabled` / `video_enabled`.
+async fn follow_publisher_video(
+    mut session_events: crate::EventStream,
+    stream_id: otter_protocol::StreamId,
+    events: broadcast::Sender<SubscriberEvent>,
+) {
+    while let Some(event) = session_events.recv().await {
+        if let crate::SessionEvent::StreamPropertyChanged(change) = event {
+            if change.stream.stream_id == stream_id && change.changed_property == "has_video" {
+                let event = if change.new_value == serde_json::Value::Bool(true) {
+                    SubscriberEvent::VideoEnabled(VideoReason::PublishVideo)
+                } else {
+                    SubscriberEvent::VideoDisabled(VideoReason::PublishVideo)
+                };
+                let _ = events.send(event);
+            }
         }
     }
 }

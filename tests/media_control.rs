@@ -1,0 +1,260 @@
+//! Media under control: fan-out to several subscribers, leaving, turning video off and on at either end,
+//! and a signalling reconnect that media rides through.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::proxy::FaultProxy;
+use common::*;
+use otter::{
+    AudioSourceChoice, PublisherProperties, SessionEvent, SessionOptions, StreamDestroyedReason,
+    Subscriber, SubscriberEvent, SubscriberProperties, VideoReason, VideoSourceChoice,
+};
+use otter_protocol::Role;
+
+fn pattern() -> PublisherProperties {
+    PublisherProperties {
+        video_source: VideoSourceChoice::TestPattern,
+        audio_source: AudioSourceChoice::Tone(440.0),
+        resolution: (320, 240),
+        frame_rate: 15,
+        ..Default::default()
+    }
+}
+
+/// Waits until the subscriber has decoded more than `than` frames.
+async fn frames_beyond(sub: &Subscriber, than: u64) -> u64 {
+    let start = Instant::now();
+    loop {
+        let n = sub.stats().frames_decoded;
+        if n > than {
+            return n;
+        }
+        assert!(start.elapsed() < WAIT, "no new frames beyond {than}");
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+}
+
+/// Asserts the subscriber decodes nothing new for `quiet` (after `settle` for frames in flight).
+async fn no_frames_for(sub: &Subscriber, settle: Duration, quiet: Duration) {
+    tokio::time::sleep(settle).await;
+    let before = sub.stats().frames_decoded;
+    tokio::time::sleep(quiet).await;
+    assert_eq!(sub.stats().frames_decoded, before, "frames kept arriving");
+}
+
+async fn next_subscriber_event(
+    events: &mut tokio::sync::broadcast::Receiver<SubscriberEvent>,
+    want: SubscriberEvent,
+) {
+    let found = tokio::time::timeout(WAIT, async {
+        loop {
+            match events.recv().await {
+                Ok(e) if e == want => return,
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(_) => panic!("subscriber events ended"),
+            }
+        }
+    })
+    .await;
+    assert!(found.is_ok(), "no {want:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_publisher_three_subscribers_then_each_leaves() {
+    let server = TestServer::start().await;
+    let sid = server.new_session_id();
+    let publisher_client = server.client(&sid, Role::Publisher, "").await;
+    let publisher = publisher_client.session.publish(pattern()).await.unwrap();
+    let stream = publisher.stream().clone();
+    let mut viewers = Vec::new();
+    for _ in 0..3 {
+        let client = server.client(&sid, Role::Subscriber, "").await;
+        let sub = client
+            .session
+            .subscribe(&stream, SubscriberProperties::default())
+            .await
+            .unwrap();
+        viewers.push((client, sub));
+    }
+    for (_, sub) in &viewers {
+        frames_beyond(sub, 3).await;
+    }
+    let sfu = server.server.state().sfu.clone();
+    assert_eq!(sfu.stats().peers, 4);
+
+    // One subscriber leaves: the SFU drops its peer; the others keep receiving.
+    let (_, leaving) = viewers.pop().unwrap();
+    leaving.unsubscribe().await;
+    let start = Instant::now();
+    while sfu.stats().peers != 3 {
+        assert!(
+            start.elapsed() < WAIT,
+            "the SFU still has {} peers",
+            sfu.stats().peers
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for (_, sub) in &viewers {
+        let n = sub.stats().frames_decoded;
+        frames_beyond(sub, n).await;
+    }
+
+    // The publisher leaves: every viewer hears stream_destroyed (ClientDisconnected) within a second.
+    let left_at = Instant::now();
+    publisher_client.session.disconnect().await;
+    for (client, _) in &mut viewers {
+        let reason = client
+            .wait("stream_destroyed", |e| match e {
+                SessionEvent::StreamDestroyed(d) if d.stream.stream_id == stream.stream_id => {
+                    Some(d.reason)
+                }
+                _ => None,
+            })
+            .await;
+        assert_eq!(reason, StreamDestroyedReason::ClientDisconnected);
+    }
+    assert!(
+        left_at.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        left_at.elapsed()
+    );
+    drop(publisher);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn video_off_and_on_at_the_publisher_and_at_one_subscriber() {
+    let server = TestServer::start().await;
+    let sid = server.new_session_id();
+    let publisher_client = server.client(&sid, Role::Publisher, "").await;
+    let publisher = publisher_client.session.publish(pattern()).await.unwrap();
+    let stream = publisher.stream().clone();
+    let mut a = server.client(&sid, Role::Subscriber, "").await;
+    let b = server.client(&sid, Role::Subscriber, "").await;
+    let sub_a = a
+        .session
+        .subscribe(&stream, SubscriberProperties::default())
+        .await
+        .unwrap();
+    let sub_b = b
+        .session
+        .subscribe(&stream, SubscriberProperties::default())
+        .await
+        .unwrap();
+    let mut events_a = sub_a.events();
+    let mut events_b = sub_b.events();
+    frames_beyond(&sub_a, 3).await;
+    frames_beyond(&sub_b, 3).await;
+
+    // The publisher turns video off: property change at each subscriber, video_disabled, no frames.
+    publisher.set_publish_video(false).await.unwrap();
+    let changed = a
+        .wait("has_video change", |e| match e {
+            SessionEvent::StreamPropertyChanged(p) if p.changed_property == "has_video" => {
+                Some(p.new_value.clone())
+            }
+            _ => None,
+        })
+        .await;
+    assert_eq!(changed, serde_json::json!(false));
+    next_subscriber_event(
+        &mut events_a,
+        SubscriberEvent::VideoDisabled(VideoReason::PublishVideo),
+    )
+    .await;
+    next_subscriber_event(
+        &mut events_b,
+        SubscriberEvent::VideoDisabled(VideoReason::PublishVideo),
+    )
+    .await;
+    no_frames_for(
+        &sub_a,
+        Duration::from_millis(400),
+        Duration::from_millis(600),
+    )
+    .await;
+
+    // Back on: video_enabled and frames resume.
+    publisher.set_publish_video(true).await.unwrap();
+    next_subscriber_event(
+        &mut events_a,
+        SubscriberEvent::VideoEnabled(VideoReason::PublishVideo),
+    )
+    .await;
+    let n = sub_a.stats().frames_decoded;
+    frames_beyond(&sub_a, n + 3).await;
+
+    // Subscriber A stops receiving video; B goes on.
+    sub_a.set_subscribe(None, Some(false)).await.unwrap();
+    next_subscriber_event(
+        &mut events_a,
+        SubscriberEvent::VideoDisabled(VideoReason::SubscribeToVideo),
+    )
+    .await;
+    no_frames_for(
+        &sub_a,
+        Duration::from_millis(400),
+        Duration::from_millis(600),
+    )
+    .await;
+    let n = sub_b.stats().frames_decoded;
+    frames_beyond(&sub_b, n + 3).await;
+    sub_a.set_subscribe(None, Some(true)).await.unwrap();
+    let n = sub_a.stats().frames_decoded;
+    frames_beyond(&sub_a, n + 3).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_rides_through_a_signalling_reconnect() {
+    let server = TestServer::start().await;
+    let proxy = FaultProxy::start(server.server.addr).await;
+    let sid = server.new_session_id();
+    let through_proxy = || SessionOptions::with_api_url(proxy.url());
+    let mut publisher_client = server
+        .client_with(&sid, Role::Publisher, "", through_proxy())
+        .await;
+    let mut viewer = server
+        .client_with(&sid, Role::Subscriber, "", through_proxy())
+        .await;
+    let publisher = publisher_client.session.publish(pattern()).await.unwrap();
+    let sub = viewer
+        .session
+        .subscribe(publisher.stream(), SubscriberProperties::default())
+        .await
+        .unwrap();
+    frames_beyond(&sub, 3).await;
+
+    proxy.cut();
+    for client in [&mut publisher_client, &mut viewer] {
+        client
+            .wait("reconnecting", |e| {
+                matches!(e, SessionEvent::SessionReconnecting(_)).then_some(())
+            })
+            .await;
+    }
+    // Media does not go through the signalling link: it keeps flowing while signalling is down.
+    let n = sub.stats().frames_decoded;
+    frames_beyond(&sub, n + 3).await;
+    proxy.restore();
+    for client in [&mut publisher_client, &mut viewer] {
+        client
+            .wait("reconnected", |e| {
+                matches!(e, SessionEvent::SessionReconnected(_)).then_some(())
+            })
+            .await;
+    }
+    // Same publisher and subscriber objects, still flowing, still controllable.
+    let n = sub.stats().frames_decoded;
+    frames_beyond(&sub, n + 3).await;
+    publisher.set_publish_audio(false).await.unwrap();
+    let changed = viewer
+        .wait("has_audio change", |e| match e {
+            SessionEvent::StreamPropertyChanged(p) if p.changed_property == "has_audio" => {
+                Some(p.new_value.clone())
+            }
+            _ => None,
+        })
+        .await;
+    assert_eq!(changed, serde_json::json!(false));
+}
