@@ -163,13 +163,18 @@ async fn subscribe(session: &Session, stream: &otter::Stream, subscriptions: &Su
     }
 }
 
-/// One `stats` line (CLI.md).
+/// One `stats` line (CLI.md); `fps` is over the last `interval` when given.
 pub fn print_stats(sub: &Subscriber) {
+    print_stats_with_rate(sub, None);
+}
+
+fn print_stats_with_rate(sub: &Subscriber, fps: Option<f64>) {
     let s = sub.stats();
     let mut line = json!({
         "event": "stats",
         "stream_id": sub.stream().stream_id.as_str(),
         "frames_decoded": s.frames_decoded,
+        "fps": fps,
         "width": s.width,
         "height": s.height,
         "bytes_received": s.bytes_received,
@@ -189,10 +194,16 @@ pub fn stats_every_second(subscriptions: Subscriptions) -> tokio::task::JoinHand
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.tick().await;
+        let mut last: HashMap<StreamId, (u64, std::time::Instant)> = HashMap::new();
         loop {
             tick.tick().await;
-            for sub in subscriptions.lock().await.values() {
-                print_stats(sub);
+            for (id, sub) in subscriptions.lock().await.iter() {
+                let now = std::time::Instant::now();
+                let frames = sub.stats().frames_decoded;
+                let fps = last.insert(id.clone(), (frames, now)).map(|(before, at)| {
+                    (frames - before) as f64 / now.duration_since(at).as_secs_f64()
+                });
+                print_stats_with_rate(sub, fps.map(|f| (f * 10.0).round() / 10.0));
             }
         }
     })

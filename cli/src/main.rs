@@ -56,7 +56,8 @@ enum BenchCommand {
 fn init_logging() {
     let filter = std::env::var("OTTER_LOG")
         .or_else(|_| std::env::var("RUST_LOG"))
-        .unwrap_or_else(|_| "warn".into());
+        // webrtc-rs warns on every DTLS handshake about a server name it does not need for WebRTC.
+        .unwrap_or_else(|_| "warn,rtc_dtls=error".into());
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)

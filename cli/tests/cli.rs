@@ -224,3 +224,90 @@ fn token_rejects_bad_input() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid session ID"));
 }
+
+#[test]
+fn join_publishes_the_test_pattern_and_a_second_join_verifies_it() {
+    let _server = Running::start(&["serve", "--listen", "127.0.0.1:0"]);
+    let ready = _server.expect("listening", |_| true);
+    let url = ready["url"].as_str().unwrap().to_owned();
+    let key = ready["api_key"].as_str().unwrap().to_owned();
+    let secret = ready["api_secret"].as_str().unwrap().to_owned();
+    let session = output(&[
+        "session",
+        "create",
+        "--url",
+        &url,
+        "--api-key",
+        &key,
+        "--api-secret",
+        &secret,
+    ]);
+    let token = || {
+        output(&[
+            "token",
+            "--api-key",
+            &key,
+            "--api-secret",
+            &secret,
+            "--session",
+            &session,
+        ])
+    };
+    let (t1, t2) = (token(), token());
+    let publisher = Running::start(&[
+        "join",
+        "--url",
+        &url,
+        "--api-key",
+        &key,
+        "--session",
+        &session,
+        "--token",
+        &t1,
+        "--publish",
+        "test-pattern",
+        "--audio",
+        "tone:440",
+        "--resolution",
+        "320x240",
+        "--fps",
+        "15",
+        "--subscribe",
+        "none",
+        "--duration",
+        "12",
+    ]);
+    let created = publisher.expect("stream_created", |v| v["publisher"] == true);
+    let stream_id = created["stream_id"].as_str().unwrap().to_owned();
+    let viewer = Running::start(&[
+        "join",
+        "--url",
+        &url,
+        "--api-key",
+        &key,
+        "--session",
+        &session,
+        "--token",
+        &t2,
+        "--duration",
+        "6",
+    ]);
+    viewer.expect("video_data_received", |v| {
+        v["stream_id"] == stream_id.as_str()
+    });
+    // Wait for a stats line showing a few seconds of verified content.
+    let stats = viewer.expect("stats", |v| v["frames_decoded"].as_u64().unwrap_or(0) >= 30);
+    assert_eq!(stats["stream_id"], stream_id.as_str());
+    assert_eq!(
+        (stats["width"].as_u64(), stats["height"].as_u64()),
+        (Some(320), Some(240))
+    );
+    assert!(
+        stats["pattern_frames_verified"].as_u64().unwrap() * 10
+            >= stats["frames_decoded"].as_u64().unwrap() * 9,
+        "{stats}"
+    );
+    let hz = stats["audio_freq_hz"].as_f64().expect("a tone was heard");
+    assert!((hz - 440.0).abs() <= 5.0, "{stats}");
+    assert!(stats["fps"].as_f64().is_some_and(|f| f > 8.0), "{stats}");
+}
