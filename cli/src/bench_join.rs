@@ -3,16 +3,13 @@
 //! The server runs as a separate `otter serve` process (this same binary), so its memory is measured
 //! alone; clients run here. Every figure is a JSON line.
 
-use std::io::BufRead;
-use std::process::{Child, Command, ExitCode, Stdio};
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
 use otter::{Session, SessionOptions};
-use otter_protocol::{Role, SessionId};
-use otter_server::tokens::{self, TokenFormat, TokenOptions};
-use otter_server::Project;
+use otter_protocol::SessionId;
 use serde_json::json;
 
 #[derive(Args)]
@@ -31,87 +28,9 @@ pub struct BenchJoinArgs {
     session_size: usize,
 }
 
-const KEY: &str = "424242";
-const SECRET: &str = "bench-secret-not-for-production";
-
-/// An `otter serve` child process, killed on drop.
-struct ServerProcess {
-    child: Child,
-    url: String,
-}
-
-impl ServerProcess {
-    fn start() -> anyhow::Result<Self> {
-        let exe = std::env::current_exe().context("cannot find this executable")?;
-        let mut child = Command::new(exe)
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--api-key",
-                KEY,
-                "--api-secret",
-                SECRET,
-            ])
-            .env_remove("OTTER_CONFIG")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .context("cannot start otter serve")?;
-        let stdout = child.stdout.take().context("no stdout")?;
-        let mut line = String::new();
-        std::io::BufReader::new(stdout).read_line(&mut line)?;
-        let ready: serde_json::Value = serde_json::from_str(&line)
-            .with_context(|| format!("unexpected server output {line:?}"))?;
-        let url = ready["url"]
-            .as_str()
-            .context("no url in the listening line")?
-            .to_owned();
-        Ok(Self { child, url })
-    }
-
-    /// Resident memory of the server process, in KiB.
-    fn rss_kib(&self) -> anyhow::Result<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .context("no VmRSS")
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn project() -> Project {
-    Project {
-        api_key: KEY.into(),
-        api_secret: SECRET.into(),
-    }
-}
-
-fn new_session() -> SessionId {
-    otter_server::session_ids::new_session_id(&project(), "")
-}
-
-fn token(session: &SessionId) -> String {
-    tokens::mint(
-        &project(),
-        session,
-        &TokenOptions {
-            role: Role::Publisher,
-            ..Default::default()
-        },
-        TokenFormat::Jwt,
-        tokens::unix_now(),
-    )
-    .expect("bench tokens are valid")
-}
+use crate::bench_support::{
+    new_session, percentile, raise_fd_limit, report_line, token, ServerProcess, KEY,
+};
 
 /// Connects one client and returns it with the time from `connect()` to `session_connected`.
 async fn join(url: &str, session: SessionId) -> anyhow::Result<(Session, Duration)> {
@@ -124,17 +43,8 @@ async fn join(url: &str, session: SessionId) -> anyhow::Result<(Session, Duratio
     Ok((s, started.elapsed()))
 }
 
-fn percentile(sorted_ms: &[f64], p: f64) -> f64 {
-    let rank = ((p / 100.0) * (sorted_ms.len() as f64 - 1.0)).round() as usize;
-    sorted_ms[rank.min(sorted_ms.len() - 1)]
-}
-
 fn report(metric: &str, value: f64, unit: &str, context: serde_json::Value) {
-    let mut line = json!({ "bench": "join", "metric": metric, "value": (value * 1000.0).round() / 1000.0, "unit": unit });
-    if let (Some(l), Some(c)) = (line.as_object_mut(), context.as_object()) {
-        l.extend(c.clone());
-    }
-    crate::emit(&line);
+    report_line("join", metric, value, unit, context);
 }
 
 pub async fn run(args: BenchJoinArgs) -> anyhow::Result<ExitCode> {
@@ -226,14 +136,4 @@ async fn idle_memory(server: &ServerProcess, n: usize, session_size: usize) -> a
 async fn settle() {
     // Lets both sides finish the joins' broadcasts before memory is read.
     tokio::time::sleep(Duration::from_millis(500)).await;
-}
-
-/// Raises this process's open-file limit (inherited by the server child) so `n` sockets fit.
-fn raise_fd_limit(n: usize) {
-    if let Ok((soft, hard)) = rlimit::Resource::NOFILE.get() {
-        let want = (n as u64 * 2).min(hard);
-        if soft < want {
-            let _ = rlimit::Resource::NOFILE.set(want, hard);
-        }
-    }
 }

@@ -2,6 +2,8 @@
 //! See `CLI.md` for the contract: flags, environment variables, JSON lines on stdout, logs on stderr.
 
 mod bench_join;
+mod bench_media;
+mod bench_support;
 mod event_json;
 mod join;
 mod join_media;
@@ -51,6 +53,8 @@ enum SessionCommand {
 enum BenchCommand {
     /// Time from connect() to session_connected, and server memory per idle connection.
     Join(bench_join::BenchJoinArgs),
+    /// Time to first frame, glass-to-glass latency and publisher CPU.
+    Media(bench_media::BenchMediaArgs),
 }
 
 fn init_logging() {
@@ -88,6 +92,9 @@ fn main() -> std::process::ExitCode {
             Command::Bench {
                 command: BenchCommand::Join(args),
             } => bench_join::run(args).await,
+            Command::Bench {
+                command: BenchCommand::Media(args),
+            } => bench_media::run(args).await,
         }
     });
     match result {

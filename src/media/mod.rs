@@ -1,9 +1,11 @@
 //! Media in the engine: capture sources and the hand-over between pipeline stages.
 
+pub mod playback;
 pub mod sink;
 pub mod slot;
 pub mod sources;
 
+pub use playback::{AudioInput, AudioMixer};
 pub use sink::VideoSink;
 pub use slot::LatestSlot;
 pub use sources::{

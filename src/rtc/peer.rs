@@ -145,6 +145,9 @@ impl Peer {
         // No multicast DNS: candidates are plain addresses, and no socket on 5353 per connection.
         let settings = SettingEngineBuilder::new()
             .with_multicast_dns_mode(MulticastDnsMode::Disabled)
+            // Checks every 25 ms instead of 200: a pair is found in a few round trips, not a few
+            // hundred milliseconds (time to first frame). 56 attempts keep the 1.4 s budget.
+            .with_ice_connection_attempts(Some(Duration::from_millis(25)), Some(56))
             .build();
         let (gathered_tx, gathered) = watch::channel(false);
         let (state_tx, state) = watch::channel(RTCPeerConnectionState::New);

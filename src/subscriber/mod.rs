@@ -1,6 +1,7 @@
 //! Subscribing (API.md §4): receive one stream's media from the server's router over WebRTC, decode it
 //! into a [`VideoSink`] and measure its audio.
 
+mod frame_assembler;
 mod receive;
 
 use std::sync::atomic::Ordering;
@@ -102,8 +103,10 @@ pub struct SubscriberStats {
     pub frames_dropped: u64,
     /// Decoded frames whose test-pattern stamp was read back.
     pub pattern_frames_verified: u64,
-    /// Median capture-to-decode time of stamped frames, milliseconds.
+    /// Median capture-to-decode time of stamped frames (the last 1 024), milliseconds.
     pub pattern_latency_ms_p50: Option<f64>,
+    /// 95th percentile of the same.
+    pub pattern_latency_ms_p95: Option<f64>,
     /// Loudness of the received audio.
     pub audio_level: f32,
     /// The strongest frequency in the last second of audio.
@@ -122,6 +125,7 @@ struct Inner {
     peer: Peer,
     sink: Arc<VideoSink>,
     stats: Arc<ReceiveStats>,
+    audio_output: Arc<crate::media::AudioInput>,
     events: broadcast::Sender<SubscriberEvent>,
     /// The first receiver, made before any event was sent, so the first `events()` call sees them all.
     first_events: Mutex<Option<broadcast::Receiver<SubscriberEvent>>>,
@@ -141,6 +145,7 @@ impl Subscriber {
             );
         }
         let fail = |e: String| ErrorCode::UnableToSubscribe.with_message(e);
+        let t0 = std::time::Instant::now();
         let mut peer = Peer::new().await.map_err(fail)?;
         for kind in [RtpCodecKind::Audio, RtpCodecKind::Video] {
             let init = RTCRtpTransceiverInit {
@@ -156,6 +161,7 @@ impl Subscriber {
             .offer(MEDIA_TIMEOUT)
             .await
             .map_err(|e| ErrorCode::SubscriberIceFailed.with_message(e))?;
+        tracing::debug!(elapsed = ?t0.elapsed(), "subscriber offer ready");
         let subscription_id = SubscriptionId::new(format!("{:016x}", rand::random::<u64>()))
             .expect("hex is a valid ID");
         let reply = session
@@ -170,6 +176,7 @@ impl Subscriber {
         let answer = reply.sdp_answer.ok_or_else(|| {
             ErrorCode::UnexpectedServerResponse.with_message("the server sent no SDP answer")
         })?;
+        tracing::debug!(elapsed = ?t0.elapsed(), "subscriber answer received");
         let negotiated = async {
             peer.accept_answer(answer).await?;
             peer.connected(MEDIA_TIMEOUT).await
@@ -181,14 +188,21 @@ impl Subscriber {
                 .await;
             return Err(ErrorCode::SubscriberIceFailed.with_message(e));
         }
+        tracing::debug!(elapsed = ?t0.elapsed(), "subscriber connected");
         let (events, first_events) = broadcast::channel(64);
         let first_events = Mutex::new(Some(first_events));
         let sink = VideoSink::new();
         let stats = Arc::new(ReceiveStats::default());
+        let audio_output = crate::media::AudioMixer::global().add_input(props.audio_volume);
         let mut tracks =
             std::mem::replace(&mut peer.tracks, tokio::sync::mpsc::unbounded_channel().1);
         let router = {
-            let (sink, stats, events) = (sink.clone(), stats.clone(), events.clone());
+            let (sink, stats, events, audio_output) = (
+                sink.clone(),
+                stats.clone(),
+                events.clone(),
+                audio_output.clone(),
+            );
             tokio::spawn(async move {
                 let mut readers = Vec::new();
                 while let Some(track) = tracks.recv().await {
@@ -196,7 +210,11 @@ impl Subscriber {
                         RtpCodecKind::Video => {
                             tokio::spawn(receive::receive_video(track, sink.clone(), stats.clone()))
                         }
-                        _ => tokio::spawn(receive::receive_audio(track, stats.clone())),
+                        _ => tokio::spawn(receive::receive_audio(
+                            track,
+                            stats.clone(),
+                            audio_output.clone(),
+                        )),
                     };
                     readers.push(task);
                 }
@@ -221,6 +239,7 @@ impl Subscriber {
                 peer,
                 sink,
                 stats,
+                audio_output,
                 events,
                 first_events,
                 tasks: Mutex::new(vec![router, watcher, publisher_video]),
@@ -272,6 +291,7 @@ impl Subscriber {
             frames_dropped: s.frames_dropped.load(Ordering::Relaxed),
             pattern_frames_verified: s.pattern_frames_verified.load(Ordering::Relaxed),
             pattern_latency_ms_p50: latencies.get(latencies.len() / 2).map(|&v| v as f64),
+            pattern_latency_ms_p95: latencies.get(latencies.len() * 95 / 100).map(|&v| v as f64),
             audio_level: s.audio_level_milli.load(Ordering::Relaxed) as f32 / 1000.0,
             audio_freq_hz: dominant_frequency(&window, AUDIO_SAMPLE_RATE),
         }
@@ -301,6 +321,11 @@ impl Subscriber {
             let _ = self.inner.events.send(event);
         }
         Ok(())
+    }
+
+    /// Sets the playback volume, 0–100 (`audio_volume`).
+    pub fn set_audio_volume(&self, volume: u8) {
+        self.inner.audio_output.set_volume(volume);
     }
 
     /// Stops receiving.

@@ -1,4 +1,4 @@
-//! The subscriber's receive path: RTP → whole frames (depacketizer) → decoder thread → [`VideoSink`];
+//! The subscriber's receive path: RTP → whole frames ([`FrameAssembler`]) → decoder thread → [`VideoSink`];
 //! Opus packets → decoder → level and the audio analysis the CLI reports.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -11,12 +11,12 @@ use otter_media::opus_codec::OpusDecoder;
 use otter_media::pattern::read_stamp;
 use otter_media::tone::audio_level;
 use otter_media::{video_decoder, VideoCodec};
-use rtc::media::io::sample_builder::SampleBuilder;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp::codec::h264::H264Packet;
 use rtc::rtp::codec::vp8::Vp8Packet;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 
+use super::frame_assembler::FrameAssembler;
 use crate::media::VideoSink;
 
 /// Encoded frames waiting for the decoder. When full the frame is dropped and a key frame requested.
@@ -123,8 +123,8 @@ pub(crate) async fn receive_video(
     let Ok(decoder) = spawn_decoder(codec, rx, sink, stats.clone()) else {
         return;
     };
-    let mut builder_vp8 = SampleBuilder::new(128, Vp8Packet::default(), 90_000);
-    let mut builder_h264 = SampleBuilder::new(128, H264Packet::default(), 90_000);
+    let mut vp8 = FrameAssembler::new(Vp8Packet::default());
+    let mut h264 = FrameAssembler::new(H264Packet::default());
     let mut last_request = Instant::now() - KEYFRAME_REQUEST_INTERVAL;
     // The first frame needs a key frame: ask at once rather than wait for the publisher's next one.
     stats.need_keyframe.store(true, Ordering::Relaxed);
@@ -137,35 +137,28 @@ pub(crate) async fn receive_video(
             .bytes_received
             .fetch_add(packet.payload.len() as u64, Ordering::Relaxed);
         let now = Instant::now();
-        let push = |data: Vec<u8>| match tx.try_send(data) {
-            Ok(()) => true,
-            Err(TrySendError::Full(_)) => {
+        let h = &packet.header;
+        let (frame, lost) = match codec {
+            VideoCodec::Vp8 => (
+                vp8.push(h.timestamp, h.sequence_number, h.marker, &packet.payload),
+                vp8.take_lost(),
+            ),
+            VideoCodec::H264 => (
+                h264.push(h.timestamp, h.sequence_number, h.marker, &packet.payload),
+                h264.take_lost(),
+            ),
+        };
+        if lost {
+            stats.need_keyframe.store(true, Ordering::Relaxed);
+        }
+        let alive = match frame.map(|f| tx.try_send(f)) {
+            None | Some(Ok(())) => true,
+            Some(Err(TrySendError::Full(_))) => {
                 stats.frames_dropped.fetch_add(1, Ordering::Relaxed);
                 stats.need_keyframe.store(true, Ordering::Relaxed);
                 true
             }
-            Err(TrySendError::Disconnected(_)) => false,
-        };
-        let alive = match codec {
-            VideoCodec::Vp8 => {
-                builder_vp8.push(now, packet);
-                let mut ok = true;
-                while let Some(sample) = builder_vp8.pop(now) {
-                    if sample.prev_dropped_packets > 0 {
-                        stats.need_keyframe.store(true, Ordering::Relaxed);
-                    }
-                    ok &= push(sample.data.to_vec());
-                }
-                ok
-            }
-            VideoCodec::H264 => {
-                builder_h264.push(now, packet);
-                let mut ok = true;
-                while let Some(sample) = builder_h264.pop(now) {
-                    ok &= push(sample.data.to_vec());
-                }
-                ok
-            }
+            Some(Err(TrySendError::Disconnected(_))) => false,
         };
         if !alive {
             break;
@@ -186,8 +179,13 @@ pub(crate) async fn receive_video(
     let _ = tokio::task::spawn_blocking(move || decoder.join()).await;
 }
 
-/// Reads an audio track until it ends: decodes Opus, measures level, keeps the last second for analysis.
-pub(crate) async fn receive_audio(track: Arc<dyn TrackRemote>, stats: Arc<ReceiveStats>) {
+/// Reads an audio track until it ends: decodes Opus into the playback mix, measures level, and keeps the
+/// last second for analysis.
+pub(crate) async fn receive_audio(
+    track: Arc<dyn TrackRemote>,
+    stats: Arc<ReceiveStats>,
+    output: Arc<crate::media::AudioInput>,
+) {
     let Ok(mut decoder) = OpusDecoder::new() else {
         return;
     };
@@ -204,6 +202,7 @@ pub(crate) async fn receive_audio(track: Arc<dyn TrackRemote>, stats: Arc<Receiv
             continue;
         };
         let samples = &pcm[..n];
+        output.push(samples);
         stats.audio_frames.fetch_add(1, Ordering::Relaxed);
         stats
             .audio_level_milli

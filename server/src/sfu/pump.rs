@@ -20,7 +20,7 @@ use super::stats::Counters;
 use super::track::{Admit, TrackOut};
 
 /// Minimum spacing of keyframe requests to one publisher.
-const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(300);
+const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Work for other peers, produced while draining one.
 // Boxing the packet would cost an allocation per packet; the queue is short-lived and drained at once.

@@ -1,0 +1,184 @@
+//! What the benchmarks share: an `otter serve` child process, a bench project and its tokens, child
+//! processes measured from `/proc`, percentiles and the JSON line format.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, ChildStdout, Command, Stdio};
+
+use anyhow::Context;
+use otter_protocol::{Role, SessionId};
+use otter_server::tokens::{self, TokenFormat, TokenOptions};
+use otter_server::Project;
+use serde_json::json;
+
+/// The bench project's key.
+pub const KEY: &str = "424242";
+const SECRET: &str = "bench-secret-not-for-production";
+
+/// A child process of this same binary, killed on drop.
+pub struct ChildProcess {
+    child: Child,
+    lines: std::io::Lines<BufReader<ChildStdout>>,
+}
+
+impl ChildProcess {
+    /// Runs `otter ARGS…` with stdout piped.
+    pub fn start(args: &[&str]) -> anyhow::Result<Self> {
+        let exe = std::env::current_exe().context("cannot find this executable")?;
+        let mut child = Command::new(exe)
+            .args(args)
+            .env_remove("OTTER_CONFIG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .context("cannot start a child otter")?;
+        let stdout = child.stdout.take().context("no stdout")?;
+        Ok(Self {
+            child,
+            lines: BufReader::new(stdout).lines(),
+        })
+    }
+
+    /// Reads JSON lines until one has `"event": name`.
+    pub fn wait_for(&mut self, name: &str) -> anyhow::Result<serde_json::Value> {
+        for line in self.lines.by_ref() {
+            let line = line?;
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
+                if v["event"] == name {
+                    return Ok(v);
+                }
+            }
+        }
+        anyhow::bail!("the child ended before a {name} line")
+    }
+
+    /// The process ID.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// CPU time used so far (user + system), in seconds.
+    pub fn cpu_seconds(&self) -> anyhow::Result<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))?;
+        // Fields after the command name (which may hold spaces) start after the last ')'.
+        let rest = stat.rsplit_once(')').context("malformed /proc stat")?.1;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: f64 = fields
+            .get(11..13)
+            .context("short /proc stat")?
+            .iter()
+            .map(|f| f.parse::<f64>().unwrap_or(0.0))
+            .sum();
+        Ok(ticks / clock_ticks_per_second())
+    }
+
+    /// Resident memory, KiB.
+    pub fn rss_kib(&self) -> anyhow::Result<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .context("no VmRSS")
+    }
+}
+
+/// Linux reports CPU time in clock ticks; 100 per second on every mainstream configuration.
+fn clock_ticks_per_second() -> f64 {
+    100.0
+}
+
+impl Drop for ChildProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An `otter serve` child on a free loopback port, with the bench project.
+pub struct ServerProcess {
+    /// The process.
+    pub process: ChildProcess,
+    /// Its base URL.
+    pub url: String,
+}
+
+impl ServerProcess {
+    /// Starts it and waits until it listens.
+    pub fn start() -> anyhow::Result<Self> {
+        let mut process = ChildProcess::start(&[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--api-key",
+            KEY,
+            "--api-secret",
+            SECRET,
+        ])?;
+        let ready = process.wait_for("listening")?;
+        let url = ready["url"]
+            .as_str()
+            .context("no url in the listening line")?
+            .to_owned();
+        Ok(Self { process, url })
+    }
+
+    /// Resident memory of the server, KiB.
+    pub fn rss_kib(&self) -> anyhow::Result<u64> {
+        self.process.rss_kib()
+    }
+}
+
+fn project() -> Project {
+    Project {
+        api_key: KEY.into(),
+        api_secret: SECRET.into(),
+    }
+}
+
+/// A new session of the bench project.
+pub fn new_session() -> SessionId {
+    otter_server::session_ids::new_session_id(&project(), "")
+}
+
+/// A publisher token for `session`.
+pub fn token(session: &SessionId) -> String {
+    tokens::mint(
+        &project(),
+        session,
+        &TokenOptions {
+            role: Role::Publisher,
+            ..Default::default()
+        },
+        TokenFormat::Jwt,
+        tokens::unix_now(),
+    )
+    .expect("bench tokens are valid")
+}
+
+/// The `p`th percentile of sorted values.
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * (sorted.len() as f64 - 1.0)).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+/// Prints `{"bench", "metric", "value", "unit", …context}`.
+pub fn report_line(bench: &str, metric: &str, value: f64, unit: &str, context: serde_json::Value) {
+    let mut line = json!({ "bench": bench, "metric": metric, "value": (value * 1000.0).round() / 1000.0, "unit": unit });
+    if let (Some(l), Some(c)) = (line.as_object_mut(), context.as_object()) {
+        l.extend(c.clone());
+    }
+    crate::emit(&line);
+}
+
+/// Raises this process's open-file limit (inherited by children) so `n` sockets fit.
+pub fn raise_fd_limit(n: usize) {
+    if let Ok((soft, hard)) = rlimit::Resource::NOFILE.get() {
+        let want = (n as u64 * 2).min(hard);
+        if soft < want {
+            let _ = rlimit::Resource::NOFILE.set(want, hard);
+        }
+    }
+}
