@@ -57,6 +57,9 @@ pub struct IceConfig {
     pub custom_servers: Vec<IceServer>,
     /// Drop host candidates of private networks.
     pub filter_out_lan_candidates: bool,
+    /// Gather TCP candidates only, as on networks that block UDP: media then reaches the server through
+    /// its ICE-TCP port.
+    pub tcp_only: bool,
 }
 
 /// See [`IceConfig::include_servers`].

@@ -138,6 +138,11 @@ impl Session {
         }
     }
 
+    /// The options given to [`Session::init`].
+    pub fn options(&self) -> &SessionOptions {
+        &self.inner.options
+    }
+
     /// The session ID as given to [`Session::init`].
     pub fn session_id(&self) -> &str {
         &self.inner.session_id

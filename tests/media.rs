@@ -157,3 +157,50 @@ async fn missing_devices_are_errors_not_panics() {
         .unwrap_err();
     assert_eq!(e.code, 1500);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_limited_to_tcp_gets_media_through_ice_tcp() {
+    let tcp_only = |server: &TestServer| otter::SessionOptions {
+        ice_config: otter::IceConfig {
+            tcp_only: true,
+            ..Default::default()
+        },
+        ..server.options()
+    };
+    let server = TestServer::with_ice_tcp().await;
+    let sid = server.new_session_id();
+    let publisher_client = server
+        .client_with(&sid, Role::Publisher, "", tcp_only(&server))
+        .await;
+    let viewer = server
+        .client_with(&sid, Role::Subscriber, "", tcp_only(&server))
+        .await;
+    let publisher = publisher_client
+        .session
+        .publish(pattern_props(VideoCodec::Vp8))
+        .await
+        .expect("publishes over TCP");
+    let sub = viewer
+        .session
+        .subscribe(publisher.stream(), SubscriberProperties::default())
+        .await
+        .expect("subscribes over TCP");
+    let stats = wait_stats(&sub, "frames over TCP", WAIT, |s| {
+        s.frames_decoded >= 10 && s.audio_freq_hz.is_some()
+    })
+    .await;
+    assert!(stats.pattern_frames_verified >= 10, "{stats:?}");
+
+    // Control: without the server's ICE-TCP port, a TCP-only client has no media path (1553).
+    let udp_only = TestServer::start().await;
+    let sid = udp_only.new_session_id();
+    let client = udp_only
+        .client_with(&sid, Role::Publisher, "", tcp_only(&udp_only))
+        .await;
+    let e = client
+        .session
+        .publish(pattern_props(VideoCodec::Vp8))
+        .await
+        .unwrap_err();
+    assert_eq!((e.code, e.name), (1553, "OT_ICE_WORKFLOW_FAILED"));
+}

@@ -188,7 +188,7 @@ impl Publisher {
         let (width, height) = (props.resolution.0 & !1, props.resolution.1 & !1);
         let fps = props.frame_rate.clamp(1, 60);
 
-        let mut peer = Peer::new()
+        let mut peer = Peer::new(&session.options().ice_config)
             .await
             .map_err(|e| ErrorCode::UnableToPublish.with_message(e))?;
         let ssrc_video: u32 = rand::random();

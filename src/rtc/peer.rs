@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rtc::ice::mdns::MulticastDnsMode;
+use rtc::ice::network_type::NetworkType;
 use rtc::peer_connection::configuration::media_engine::{
     MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8,
 };
@@ -16,11 +17,12 @@ use tokio::sync::{mpsc, watch};
 use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{
     register_default_interceptors, MediaEngine, PeerConnection, PeerConnectionBuilder,
-    PeerConnectionEventHandler, RTCConfigurationBuilder, RTCIceGatheringState,
+    PeerConnectionEventHandler, RTCConfigurationBuilder, RTCIceCandidateInit, RTCIceGatheringState,
     RTCPeerConnectionState, RTCSessionDescription, Registry, SettingEngineBuilder,
 };
 
 use super::keyframe_feedback::{KeyframeFeedback, SLOT};
+use crate::options::IceConfig;
 
 /// Payload types, the same on every Otter peer and in the server's router.
 pub(crate) const PT_VP8: u8 = 96;
@@ -122,19 +124,35 @@ pub(crate) struct Peer {
     pub pc: Arc<dyn PeerConnection>,
     gathered: watch::Receiver<bool>,
     pub state: watch::Receiver<RTCPeerConnectionState>,
+    /// Gathers TCP candidates only.
+    tcp_only: bool,
     /// Remote tracks as their first packet arrives (subscribers).
     pub tracks: mpsc::UnboundedReceiver<Arc<dyn TrackRemote>>,
 }
 
 /// Local addresses ICE gathers on: every interface, and loopback explicitly (webrtc-rs skips loopback
 /// when expanding the wildcard, and a server on this machine is reached through it).
+/// The `candidate:…` values of the passive TCP candidates in an SDP.
+fn passive_tcp_candidates(sdp: &str) -> Vec<String> {
+    sdp.lines()
+        .filter_map(|l| l.trim().strip_prefix("a="))
+        .filter(|c| c.starts_with("candidate:"))
+        .filter(|c| {
+            let fields: Vec<&str> = c.split_whitespace().collect();
+            fields.get(2).is_some_and(|p| p.eq_ignore_ascii_case("tcp"))
+                && fields.windows(2).any(|w| w == ["tcptype", "passive"])
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
 fn bind_addresses() -> Vec<String> {
     vec!["0.0.0.0:0".to_owned(), "127.0.0.1:0".to_owned()]
 }
 
 impl Peer {
     /// A new peer connection with Otter's codecs, NACK/RTCP interceptors and keyframe feedback.
-    pub async fn new() -> Result<Self, PeerError> {
+    pub async fn new(ice: &IceConfig) -> Result<Self, PeerError> {
         let mut engine = media_engine()?;
         let registry = register_default_interceptors(Registry::new(), &mut engine)
             .map_err(|e| e.to_string())?
@@ -143,12 +161,15 @@ impl Peer {
                 KeyframeFeedback::default(),
             );
         // No multicast DNS: candidates are plain addresses, and no socket on 5353 per connection.
-        let settings = SettingEngineBuilder::new()
+        let mut settings = SettingEngineBuilder::new()
             .with_multicast_dns_mode(MulticastDnsMode::Disabled)
             // Checks every 25 ms instead of 200: a pair is found in a few round trips, not a few
             // hundred milliseconds (time to first frame). 56 attempts keep the 1.4 s budget.
-            .with_ice_connection_attempts(Some(Duration::from_millis(25)), Some(56))
-            .build();
+            .with_ice_connection_attempts(Some(Duration::from_millis(25)), Some(56));
+        if ice.tcp_only {
+            settings = settings.with_network_types(vec![NetworkType::Tcp4]);
+        }
+        let settings = settings.build();
         let (gathered_tx, gathered) = watch::channel(false);
         let (state_tx, state) = watch::channel(RTCPeerConnectionState::New);
         let (tracks_tx, tracks) = mpsc::unbounded_channel();
@@ -163,11 +184,21 @@ impl Peer {
             .with_interceptor_registry(registry)
             .with_setting_engine(settings)
             .with_handler(Arc::new(events))
-            .with_udp_addrs(bind_addresses())
+            .with_udp_addrs(if ice.tcp_only {
+                Vec::new()
+            } else {
+                bind_addresses()
+            })
+            .with_tcp_addrs(if ice.tcp_only {
+                bind_addresses()
+            } else {
+                Vec::new()
+            })
             .build()
             .await
             .map_err(|e| e.to_string())?;
         Ok(Self {
+            tcp_only: ice.tcp_only,
             pc: Arc::new(pc),
             gathered,
             state,
@@ -200,11 +231,33 @@ impl Peer {
 
     /// Applies the server's answer.
     pub async fn accept_answer(&self, sdp: String) -> Result<(), PeerError> {
+        let passive_tcp = passive_tcp_candidates(&sdp);
+        if self.tcp_only && passive_tcp.is_empty() {
+            // No pair can form; fail now rather than at the media timeout.
+            return Err(
+                "the server offers no ICE-TCP candidate and this client uses TCP only".into(),
+            );
+        }
         let answer = RTCSessionDescription::answer(sdp).map_err(|e| e.to_string())?;
         self.pc
             .set_remote_description(answer)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        // webrtc-rs 0.21 dials a remote passive TCP candidate only when it is added explicitly; in the
+        // SDP alone it is never tried.
+        for candidate in passive_tcp {
+            let init = RTCIceCandidateInit {
+                candidate,
+                sdp_mid: Some("0".into()),
+                sdp_mline_index: Some(0),
+                ..Default::default()
+            };
+            self.pc
+                .add_ice_candidate(init)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
     }
 
     /// Waits until connected; an error when the connection fails or `timeout` passes.

@@ -146,7 +146,9 @@ impl Subscriber {
         }
         let fail = |e: String| ErrorCode::UnableToSubscribe.with_message(e);
         let t0 = std::time::Instant::now();
-        let mut peer = Peer::new().await.map_err(fail)?;
+        let mut peer = Peer::new(&session.options().ice_config)
+            .await
+            .map_err(fail)?;
         for kind in [RtpCodecKind::Audio, RtpCodecKind::Video] {
             let init = RTCRtpTransceiverInit {
                 direction: RTCRtpTransceiverDirection::Recvonly,

@@ -26,13 +26,24 @@ impl TestServer {
         Self::with_limits(Limits::default()).await
     }
 
+    /// A server that also accepts media over ICE-TCP (on a free port).
+    pub async fn with_ice_tcp() -> Self {
+        let mut config = ServerConfig::with_project(API_KEY, API_SECRET);
+        config.media.tcp_port = Some(0);
+        Self::with_config(config).await
+    }
+
     pub async fn with_limits(limits: Limits) -> Self {
+        let mut config = ServerConfig::with_project(API_KEY, API_SECRET);
+        config.limits = limits;
+        Self::with_config(config).await
+    }
+
+    pub async fn with_config(config: ServerConfig) -> Self {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_env("OTTER_LOG"))
             .with_test_writer()
             .try_init();
-        let mut config = ServerConfig::with_project(API_KEY, API_SECRET);
-        config.limits = limits;
         let server = otter_server::start(config, ListenOptions::default())
             .await
             .expect("server starts");
