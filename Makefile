@@ -13,7 +13,9 @@ APT_PACKAGES := build-essential pkg-config procps ca-certificates libvpx-dev cma
 
 SDK_DIR := tests/sdk-compat
 
-.PHONY: test demo deps sdk-deps lint check-toolchain
+BROWSER_DIR := tests/browser
+
+.PHONY: test demo deps sdk-deps browser-deps lint check-toolchain
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -36,6 +38,16 @@ $(SDK_DIR)/node_modules/.installed: $(SDK_DIR)/package-lock.json
 	cd $(SDK_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# Debian's Chromium (a WebRTC stack we did not write) and playwright-core to drive it, for the interop tests.
+browser-deps: $(BROWSER_DIR)/node_modules/.installed
+
+$(BROWSER_DIR)/node_modules/.installed: $(BROWSER_DIR)/package-lock.json $(SDK_DIR)/node_modules/.installed
+	@[ -x /usr/bin/chromium ] || { \
+		SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+	cd $(BROWSER_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 $(SDK_DIR)/.venv/.installed: $(SDK_DIR)/requirements.txt
 	@python3 -c 'import ensurepip, venv' 2>/dev/null || { \
 		SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
@@ -52,7 +64,7 @@ lint: deps check-toolchain
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
-test: lint sdk-deps
+test: lint sdk-deps browser-deps
 	$(CARGO) build --workspace --all-targets --locked
 	$(CARGO) test --workspace --locked
 

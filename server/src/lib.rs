@@ -16,6 +16,7 @@ pub mod session_ids;
 pub mod sfu;
 pub mod state;
 pub mod tokens;
+pub mod whip;
 pub mod ws;
 
 use axum::routing::{delete, get, post};
@@ -50,6 +51,10 @@ pub fn app(state: AppState) -> Router {
         )
         .route(&format!("{session}/signal"), post(rest::signal_all))
         .route(&format!("{session}/mute"), post(rest::mute_all))
+        .route("/v1/whip/{sid}", post(whip::publish).options(whip::preflight))
+        .route("/v1/whep/{sid}/{stream_id}", post(whip::play).options(whip::preflight))
+        .route("/v1/whip/resource/{id}", delete(whip::delete).options(whip::preflight))
+        .route("/v1/whep/resource/{id}", delete(whip::delete).options(whip::preflight))
         .route("/metrics", get(rest::metrics))
         .route("/healthz", get(|| async { "ok" }))
         .with_state(state)

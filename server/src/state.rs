@@ -19,6 +19,8 @@ pub struct ServerState {
     pub metrics: Arc<Metrics>,
     /// The media router.
     pub sfu: Sfu,
+    /// Live WHIP/WHEP resources.
+    pub http_media: crate::whip::HttpMediaResources,
     shutdown: watch::Sender<bool>,
 }
 
@@ -32,6 +34,7 @@ impl ServerState {
         Arc::new(Self {
             hub: Hub::new(config.limits.clone(), metrics.clone(), sfu.clone()),
             sfu,
+            http_media: Default::default(),
             config,
             metrics,
             shutdown: watch::channel(false).0,

@@ -1,0 +1,302 @@
+//! Standard ingest and egress over HTTP: WHIP (RFC 9725) publishes an SDP offer into a session as a
+//! stream; WHEP plays one stream. Both are authenticated by a session token (`Authorization: Bearer`), so
+//! OBS, GStreamer or a browser can take part without our signalling protocol.
+//!
+//! Each resource is a connection in the session without a socket: the handler joins on its behalf, sends
+//! the same `publish` / `subscribe` request a client would, and reads the answer from the connection's
+//! outbox. `DELETE` on the resource's `Location` leaves the session (and so ends its media).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use otter_protocol::{
+    ClientMessage, ConnectionId, ErrorCode, OtError, ServerMessage, SessionId, StreamId,
+    SubscriptionId, VideoType,
+};
+use serde::Deserialize;
+use tokio::sync::mpsc;
+
+use crate::hub::{Command, Epoch, OUTBOX_CAPACITY};
+use crate::state::AppState;
+use crate::tokens;
+
+/// How long negotiation may take before the request fails.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(15);
+/// The largest SDP offer accepted.
+const MAX_OFFER_BYTES: usize = 64 * 1024;
+
+/// A live WHIP or WHEP resource.
+struct Resource {
+    session_id: SessionId,
+    connection_id: ConnectionId,
+    epoch: Epoch,
+}
+
+/// The live resources, by ID (the last segment of their `Location`).
+#[derive(Default)]
+pub struct HttpMediaResources {
+    live: Mutex<HashMap<String, Resource>>,
+}
+
+/// A failed WHIP/WHEP request: an HTTP status and a plain-text reason.
+fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
+    with_cors((status, message.into()).into_response())
+}
+
+fn status_of(e: &OtError) -> StatusCode {
+    match e.code {
+        1004 | 1005 => StatusCode::UNAUTHORIZED,
+        404 => StatusCode::NOT_FOUND,
+        1500 | 1520 | 1530 | 1600 | 403 => StatusCode::FORBIDDEN,
+        1027 | 1605 => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+/// Browsers call WHIP/WHEP from other origins.
+fn with_cors(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("Location"),
+    );
+    response
+}
+
+/// `OPTIONS` on the WHIP/WHEP endpoints: the CORS preflight.
+pub async fn preflight() -> Response {
+    let mut r = with_cors(StatusCode::NO_CONTENT.into_response());
+    let h = r.headers_mut();
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("POST, DELETE, OPTIONS"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("Authorization, Content-Type"),
+    );
+    r
+}
+
+/// Query of a WHIP publish.
+#[derive(Deserialize, Default)]
+pub struct WhipQuery {
+    /// The stream's name.
+    #[serde(default)]
+    name: String,
+}
+
+/// `POST /v1/whip/{session_id}`: publish the offer as a stream of the session.
+pub async fn publish(
+    State(state): State<AppState>,
+    Path(session_id): Path<String>,
+    Query(query): Query<WhipQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let offer = match sdp_body(&headers, &body) {
+        Ok(o) => o,
+        Err((status, why)) => return refuse(status, why),
+    };
+    let (has_audio, has_video) = (offer.contains("\nm=audio"), offer.contains("\nm=video"));
+    let message = ClientMessage::Publish {
+        id: 1,
+        name: query.name,
+        has_audio,
+        has_video,
+        video_type: VideoType::Custom,
+        video_dimensions: (0, 0),
+        sdp_offer: Some(offer),
+    };
+    negotiate(state, &session_id, &headers, message, "whip").await
+}
+
+/// `POST /v1/whep/{session_id}/{stream_id}`: play one stream.
+pub async fn play(
+    State(state): State<AppState>,
+    Path((session_id, stream_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let offer = match sdp_body(&headers, &body) {
+        Ok(o) => o,
+        Err((status, why)) => return refuse(status, why),
+    };
+    let Ok(stream_id) = StreamId::new(stream_id) else {
+        return refuse(StatusCode::NOT_FOUND, "no such stream");
+    };
+    let message = ClientMessage::Subscribe {
+        id: 1,
+        subscription_id: SubscriptionId::new("whep").expect("a valid ID"),
+        stream_id,
+        sdp_offer: offer,
+        audio: true,
+        video: true,
+    };
+    negotiate(state, &session_id, &headers, message, "whep").await
+}
+
+/// `DELETE` on a resource's `Location`: leave the session.
+pub async fn delete(State(state): State<AppState>, Path(resource): Path<String>) -> Response {
+    let removed = state
+        .http_media
+        .live
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(&resource);
+    let Some(r) = removed else {
+        return refuse(StatusCode::NOT_FOUND, "no such resource");
+    };
+    let command = Command::Leave {
+        connection_id: r.connection_id,
+        epoch: r.epoch,
+    };
+    state.hub.send(&r.session_id, command, false).await;
+    with_cors(StatusCode::OK.into_response())
+}
+
+/// The offer in a request body, or why it is refused.
+fn sdp_body(headers: &HeaderMap, body: &Bytes) -> Result<String, (StatusCode, &'static str)> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !content_type.starts_with("application/sdp") {
+        return Err((
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "the offer must be application/sdp",
+        ));
+    }
+    if body.len() > MAX_OFFER_BYTES {
+        return Err((StatusCode::PAYLOAD_TOO_LARGE, "the offer is too large"));
+    }
+    String::from_utf8(body.to_vec())
+        .map_err(|_| (StatusCode::BAD_REQUEST, "the offer is not UTF-8"))
+}
+
+/// Joins on the caller's behalf, sends `message`, and answers with the SDP answer (201) or the refusal.
+async fn negotiate(
+    state: AppState,
+    session_id: &str,
+    headers: &HeaderMap,
+    message: ClientMessage,
+    kind: &str,
+) -> Response {
+    let Ok(session_id) = SessionId::new(session_id) else {
+        return refuse(StatusCode::NOT_FOUND, "no such session");
+    };
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    let claims = match tokens::verify(token, &state.config, &session_id, tokens::unix_now()) {
+        Ok(c) => c,
+        Err(e) => return refuse(StatusCode::UNAUTHORIZED, format!("invalid token: {e}")),
+    };
+    let (tx, mut outbox) = mpsc::channel(OUTBOX_CAPACITY);
+    let joined = state
+        .hub
+        .ask(&session_id, true, |reply| Command::Join {
+            data: claims.connection_data,
+            role: claims.role,
+            outbox: tx,
+            reply,
+        })
+        .await;
+    let joined = match joined {
+        Some(Ok(j)) => j,
+        Some(Err(e)) => return refuse(status_of(&e), e.message),
+        None => {
+            return refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the session is unavailable",
+            )
+        }
+    };
+    let (connection_id, epoch) = (joined.connection.connection_id, joined.epoch);
+    let leave = |state: AppState, session_id: SessionId, connection_id: ConnectionId| async move {
+        state
+            .hub
+            .send(
+                &session_id,
+                Command::Leave {
+                    connection_id,
+                    epoch,
+                },
+                false,
+            )
+            .await;
+    };
+    let command = Command::FromClient {
+        connection_id: connection_id.clone(),
+        epoch,
+        message,
+    };
+    state.hub.send(&session_id, command, false).await;
+    let answer = tokio::time::timeout(ANSWER_TIMEOUT, async {
+        while let Some(frame) = outbox.recv().await {
+            if let Ok(ServerMessage::Reply {
+                id: 1,
+                sdp_answer,
+                error,
+                ..
+            }) = ServerMessage::decode(&frame)
+            {
+                return match (sdp_answer, error) {
+                    (_, Some(e)) => Err(e),
+                    (Some(a), None) => Ok(a),
+                    (None, None) => {
+                        Err(ErrorCode::UnexpectedServerResponse.with_message("no SDP answer"))
+                    }
+                };
+            }
+        }
+        Err(ErrorCode::ConnectFailed.with_message("the session ended"))
+    })
+    .await
+    .unwrap_or_else(|_| Err(ErrorCode::ConnectFailed.with_message("no answer in time")));
+    let answer = match answer {
+        Ok(a) => a,
+        Err(e) => {
+            leave(state, session_id, connection_id).await;
+            return refuse(status_of(&e), e.message);
+        }
+    };
+    // The resource hears the session's news like any connection; nobody reads it.
+    tokio::spawn(async move { while outbox.recv().await.is_some() {} });
+    let resource = format!("{:032x}", rand::random::<u128>());
+    state
+        .http_media
+        .live
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(
+            resource.clone(),
+            Resource {
+                session_id,
+                connection_id,
+                epoch,
+            },
+        );
+    let location = format!("/v1/{kind}/resource/{resource}");
+    let mut response = (
+        StatusCode::CREATED,
+        [(header::CONTENT_TYPE, "application/sdp")],
+        answer,
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, v);
+    }
+    with_cors(response)
+}
