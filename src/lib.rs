@@ -19,6 +19,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod capture;
 pub mod core;
 mod devices;
 mod driver;

@@ -10,6 +10,7 @@
 //! Unsafe code lives only in [`vp8`], at the libvpx FFI edge; each block says why it is sound.
 
 pub mod codec;
+pub mod convert;
 pub mod frame;
 pub mod h264;
 pub mod opus_codec;

@@ -1,0 +1,63 @@
+//! Pixel format conversion for capture devices that deliver RGB (BT.601, limited range — what video
+//! encoders expect).
+
+use crate::frame::VideoFrame;
+
+/// Converts packed 8-bit RGB (`width * height * 3` bytes) into `frame`, which is resized if needed.
+/// Chroma is the average of each 2×2 block. Odd sizes lose their last row/column.
+pub fn rgb_to_i420(rgb: &[u8], width: u32, height: u32, frame: &mut VideoFrame) {
+    let (w, h) = ((width & !1) as usize, (height & !1) as usize);
+    if frame.width() as usize != w || frame.height() as usize != h {
+        *frame = VideoFrame::black(w as u32, h as u32);
+    }
+    let stride = width as usize * 3;
+    if rgb.len() < stride * height as usize {
+        return; // a short buffer from a device: keep the previous picture
+    }
+    let (y_plane, u_plane, v_plane) = frame.planes_mut();
+    let luma = |r: i32, g: i32, b: i32| (((66 * r + 129 * g + 25 * b + 128) >> 8) + 16) as u8;
+    for row in 0..h {
+        let src = &rgb[row * stride..row * stride + w * 3];
+        for (x, px) in src.chunks_exact(3).enumerate() {
+            y_plane[row * w + x] = luma(px[0] as i32, px[1] as i32, px[2] as i32);
+        }
+    }
+    for row in 0..h / 2 {
+        for col in 0..w / 2 {
+            let (mut r, mut g, mut b) = (0i32, 0i32, 0i32);
+            for (dy, dx) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                let i = (2 * row + dy) * stride + (2 * col + dx) * 3;
+                r += rgb[i] as i32;
+                g += rgb[i + 1] as i32;
+                b += rgb[i + 2] as i32;
+            }
+            let (r, g, b) = (r / 4, g / 4, b / 4);
+            u_plane[row * (w / 2) + col] = (((-38 * r - 74 * g + 112 * b + 128) >> 8) + 128) as u8;
+            v_plane[row * (w / 2) + col] = (((112 * r - 94 * g - 18 * b + 128) >> 8) + 128) as u8;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn primaries_land_where_bt601_says() {
+        for ((r, g, b), (y, u, v)) in [
+            ((255, 255, 255), (235, 128, 128)),
+            ((0, 0, 0), (16, 128, 128)),
+            ((255, 0, 0), (82, 90, 240)),
+        ] {
+            let rgb: Vec<u8> = std::iter::repeat([r, g, b]).take(16).flatten().collect();
+            let mut frame = VideoFrame::black(2, 2);
+            rgb_to_i420(&rgb, 4, 4, &mut frame);
+            assert_eq!((frame.width(), frame.height()), (4, 4));
+            assert_eq!(
+                (frame.y()[0], frame.u()[0], frame.v()[0]),
+                (y, u, v),
+                "{r},{g},{b}"
+            );
+        }
+    }
+}
