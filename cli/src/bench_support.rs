@@ -182,3 +182,38 @@ pub fn raise_fd_limit(n: usize) {
         }
     }
 }
+
+/// Datagrams the kernel dropped at `pid`'s UDP sockets because their receive buffers were full (the
+/// `drops` column of `/proc/net/udp{,6}` for the sockets among its descriptors). 0 when unreadable.
+pub fn udp_socket_drops(pid: u32) -> u64 {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return 0;
+    };
+    let inodes: std::collections::HashSet<String> = fds
+        .filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+        .filter_map(|target| {
+            let target = target.to_string_lossy().into_owned();
+            Some(
+                target
+                    .strip_prefix("socket:[")?
+                    .strip_suffix(']')?
+                    .to_owned(),
+            )
+        })
+        .collect();
+    ["/proc/net/udp", "/proc/net/udp6"]
+        .iter()
+        .filter_map(|table| std::fs::read_to_string(table).ok())
+        .flat_map(|text| {
+            text.lines()
+                .skip(1)
+                .filter_map(|line| {
+                    let fields: Vec<&str> = line.split_whitespace().collect();
+                    // Columns: … uid timeout inode ref pointer drops.
+                    let (inode, drops) = (fields.get(9)?, fields.last()?);
+                    inodes.contains(*inode).then(|| drops.parse::<u64>().ok())?
+                })
+                .collect::<Vec<_>>()
+        })
+        .sum()
+}

@@ -24,9 +24,13 @@ pub struct JoinArgs {
     /// A token for that session.
     #[arg(long, env = "OTTER_TOKEN", hide_env_values = true)]
     pub token: String,
-    /// What video to publish: none, test-pattern, or camera[:DEVICE].
+    /// What video to publish: none, test-pattern, noise (defeats compression: the encoder sends its
+    /// whole target bitrate), or camera[:DEVICE].
     #[arg(long, default_value = "none")]
     pub publish: String,
+    /// Video bitrate target in bits per second (`1500k`, `2M` or a number); default: suits the size.
+    #[arg(long, value_parser = crate::join_media::parse_bitrate)]
+    pub video_bitrate: Option<u32>,
     /// What audio to publish: none, tone[:HZ] or microphone[:DEVICE].
     #[arg(long, default_value = "none")]
     pub audio: String,

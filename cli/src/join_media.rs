@@ -15,23 +15,30 @@ use tokio::sync::Mutex;
 
 use crate::join::JoinArgs;
 
-/// What `--publish`, `--audio`, `--resolution`, `--fps`, `--codec` and `--name` ask for; None = publish nothing.
+/// What `--publish`, `--audio`, `--resolution`, `--fps`, `--codec`, `--video-bitrate` and `--name` ask
+/// for; None = publish nothing.
 pub fn publisher_properties(args: &JoinArgs) -> anyhow::Result<Option<PublisherProperties>> {
     let (video_kind, video_device) = split(&args.publish);
     let (audio_kind, audio_arg) = split(&args.audio);
     let mut props = PublisherProperties {
         name: args.name.clone(),
         frame_rate: args.fps,
+        video_bitrate: args.video_bitrate,
         ..Default::default()
     };
     match video_kind {
         "none" => props.video_track = false,
         "test-pattern" => props.video_source = VideoSourceChoice::TestPattern,
+        "noise" => {
+            props.video_source = VideoSourceChoice::Custom(Arc::new(otter::media::NoiseSource))
+        }
         "camera" => {
             props.video_source = VideoSourceChoice::Camera;
             props.camera_device = video_device.map(str::to_owned);
         }
-        other => bail!("--publish must be none, test-pattern or camera[:DEVICE], not {other:?}"),
+        other => {
+            bail!("--publish must be none, test-pattern, noise or camera[:DEVICE], not {other:?}")
+        }
     }
     match audio_kind {
         "none" => props.audio_track = false,
@@ -63,6 +70,22 @@ pub fn publisher_properties(args: &JoinArgs) -> anyhow::Result<Option<PublisherP
         VideoCodec::Vp8
     }]);
     Ok((props.video_track || props.audio_track).then_some(props))
+}
+
+/// Parses a bitrate: `1500k`, `1.5M`, `1500000`.
+pub fn parse_bitrate(arg: &str) -> Result<u32, String> {
+    let lower = arg.trim().to_ascii_lowercase();
+    let (number, scale) = match lower.strip_suffix('k') {
+        Some(n) => (n, 1e3),
+        None => match lower.strip_suffix('m') {
+            Some(n) => (n, 1e6),
+            None => (lower.as_str(), 1.0),
+        },
+    };
+    match number.parse::<f64>() {
+        Ok(v) if v > 0.0 && v * scale < u32::MAX as f64 => Ok((v * scale).round() as u32),
+        _ => Err(format!("not a bitrate: {arg:?} (try 1500k)")),
+    }
 }
 
 fn split(arg: &str) -> (&str, Option<&str>) {

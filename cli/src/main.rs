@@ -1,6 +1,8 @@
 //! `otter`: run a session server, make sessions and tokens, join as a headless participant, benchmark.
 //! See `CLI.md` for the contract: flags, environment variables, JSON lines on stdout, logs on stderr.
 
+mod bench_fanout;
+mod bench_fanout_receivers;
 mod bench_join;
 mod bench_media;
 mod bench_support;
@@ -55,6 +57,11 @@ enum BenchCommand {
     Join(bench_join::BenchJoinArgs),
     /// Time to first frame, glass-to-glass latency and publisher CPU.
     Media(bench_media::BenchMediaArgs),
+    /// Server CPU per forwarded stream, loss, forwarding latency, largest subscriber count under 1 % loss.
+    Fanout(bench_fanout::BenchFanoutArgs),
+    /// The receiving process of `bench fanout` (internal).
+    #[command(hide = true)]
+    FanoutReceivers(bench_fanout_receivers::FanoutReceiversArgs),
 }
 
 fn init_logging() {
@@ -95,6 +102,12 @@ fn main() -> std::process::ExitCode {
             Command::Bench {
                 command: BenchCommand::Media(args),
             } => bench_media::run(args).await,
+            Command::Bench {
+                command: BenchCommand::Fanout(args),
+            } => bench_fanout::run(args).await,
+            Command::Bench {
+                command: BenchCommand::FanoutReceivers(args),
+            } => bench_fanout_receivers::run(args).await,
         }
     });
     match result {

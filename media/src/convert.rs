@@ -49,7 +49,7 @@ mod tests {
             ((0, 0, 0), (16, 128, 128)),
             ((255, 0, 0), (82, 90, 240)),
         ] {
-            let rgb: Vec<u8> = std::iter::repeat([r, g, b]).take(16).flatten().collect();
+            let rgb: Vec<u8> = std::iter::repeat_n([r, g, b], 16).flatten().collect();
             let mut frame = VideoFrame::black(2, 2);
             rgb_to_i420(&rgb, 4, 4, &mut frame);
             assert_eq!((frame.width(), frame.height()), (4, 4));

@@ -51,10 +51,22 @@ pub fn app(state: AppState) -> Router {
         )
         .route(&format!("{session}/signal"), post(rest::signal_all))
         .route(&format!("{session}/mute"), post(rest::mute_all))
-        .route("/v1/whip/{sid}", post(whip::publish).options(whip::preflight))
-        .route("/v1/whep/{sid}/{stream_id}", post(whip::play).options(whip::preflight))
-        .route("/v1/whip/resource/{id}", delete(whip::delete).options(whip::preflight))
-        .route("/v1/whep/resource/{id}", delete(whip::delete).options(whip::preflight))
+        .route(
+            "/v1/whip/{sid}",
+            post(whip::publish).options(whip::preflight),
+        )
+        .route(
+            "/v1/whep/{sid}/{stream_id}",
+            post(whip::play).options(whip::preflight),
+        )
+        .route(
+            "/v1/whip/resource/{id}",
+            delete(whip::delete).options(whip::preflight),
+        )
+        .route(
+            "/v1/whep/resource/{id}",
+            delete(whip::delete).options(whip::preflight),
+        )
         .route("/metrics", get(rest::metrics))
         .route("/healthz", get(|| async { "ok" }))
         .with_state(state)

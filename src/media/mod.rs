@@ -1,10 +1,12 @@
 //! Media in the engine: capture sources and the hand-over between pipeline stages.
 
+pub mod noise;
 pub mod playback;
 pub mod sink;
 pub mod slot;
 pub mod sources;
 
+pub use noise::NoiseSource;
 pub use playback::{AudioInput, AudioMixer};
 pub use sink::VideoSink;
 pub use slot::LatestSlot;

@@ -124,7 +124,7 @@ pub trait AudioSource: Send + Sync {
 }
 
 /// Sleeps until `deadline` in slices, returning false early if `stop` is set.
-fn sleep_until(deadline: Instant, stop: &AtomicBool) -> bool {
+pub(crate) fn sleep_until(deadline: Instant, stop: &AtomicBool) -> bool {
     loop {
         if stop.load(Ordering::Relaxed) {
             return false;

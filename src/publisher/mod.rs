@@ -295,6 +295,9 @@ impl Publisher {
             running._video_capture =
                 Some(source.start(VideoFormat { width, height, fps }, frames.clone())?);
             let mut settings = VideoEncoderSettings::new(width, height, fps);
+            if let Some(target) = props.video_bitrate {
+                settings.bitrate_bps = target.max(5_000);
+            }
             if let Some(cap) = props.max_video_bitrate {
                 settings.bitrate_bps = settings.bitrate_bps.min(cap.max(5_000));
             }

@@ -143,6 +143,10 @@ pub struct PublisherProperties {
     pub audio_bitrate: u32,
     /// Video bitrate cap; None = the encoder's default for the size.
     pub max_video_bitrate: Option<u32>,
+    /// Video bitrate target, bits per second; None = the encoder's default for the size (about 0.1 bit
+    /// per pixel per frame). Still capped by `max_video_bitrate`. Not an OpenTok property: load tests set
+    /// it to publish a known rate.
+    pub video_bitrate: Option<u32>,
     /// Opus discontinuous transmission.
     pub enable_dtx: bool,
     /// Codec order.
@@ -168,6 +172,7 @@ impl Default for PublisherProperties {
             frame_rate: 30,
             audio_bitrate: 40_000,
             max_video_bitrate: None,
+            video_bitrate: None,
             enable_dtx: false,
             preferred_video_codecs: PreferredCodecs::Automatic,
             scale_behavior: ScaleBehavior::Fill,

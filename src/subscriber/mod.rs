@@ -1,6 +1,7 @@
 //! Subscribing (API.md §4): receive one stream's media from the server's router over WebRTC, decode it
 //! into a [`VideoSink`] and measure its audio.
 
+mod count;
 mod frame_assembler;
 mod receive;
 
@@ -40,6 +41,10 @@ pub struct SubscriberProperties {
     pub preferred_frame_rate: Option<u32>,
     /// How video fills its view.
     pub scale_behavior: ScaleBehavior,
+    /// Decode video (true, the default). False = count-only, for load tests: video packets are counted
+    /// (`video_packets_received`, `video_packets_lost`) and never decoded, so no frames and no
+    /// `VideoDataReceived`. Fixed at subscribe time. Not an OpenTok property.
+    pub decode_video: bool,
 }
 
 impl Default for SubscriberProperties {
@@ -51,6 +56,7 @@ impl Default for SubscriberProperties {
             preferred_resolution: None,
             preferred_frame_rate: None,
             scale_behavior: ScaleBehavior::Fill,
+            decode_video: true,
         }
     }
 }
@@ -99,6 +105,11 @@ pub struct SubscriberStats {
     pub packets_received: u64,
     /// Payload bytes received.
     pub bytes_received: u64,
+    /// Video RTP packets received; counted only when `decode_video` is false.
+    pub video_packets_received: u64,
+    /// Video RTP packets missing from the sequence (after retransmissions); counted only when
+    /// `decode_video` is false.
+    pub video_packets_lost: u64,
     /// Encoded frames dropped before decoding.
     pub frames_dropped: u64,
     /// Decoded frames whose test-pattern stamp was read back.
@@ -198,6 +209,7 @@ impl Subscriber {
         let audio_output = crate::media::AudioMixer::global().add_input(props.audio_volume);
         let mut tracks =
             std::mem::replace(&mut peer.tracks, tokio::sync::mpsc::unbounded_channel().1);
+        let decode_video = props.decode_video;
         let router = {
             let (sink, stats, events, audio_output) = (
                 sink.clone(),
@@ -209,6 +221,9 @@ impl Subscriber {
                 let mut readers = Vec::new();
                 while let Some(track) = tracks.recv().await {
                     let task = match track.kind().await {
+                        RtpCodecKind::Video if !decode_video => {
+                            tokio::spawn(count::count_video(track, stats.clone()))
+                        }
                         RtpCodecKind::Video => {
                             tokio::spawn(receive::receive_video(track, sink.clone(), stats.clone()))
                         }
@@ -290,6 +305,8 @@ impl Subscriber {
             height: s.height.load(Ordering::Relaxed) as u32,
             packets_received: s.packets_received.load(Ordering::Relaxed),
             bytes_received: s.bytes_received.load(Ordering::Relaxed),
+            video_packets_received: s.video_packets_received.load(Ordering::Relaxed),
+            video_packets_lost: s.video_packets_lost.load(Ordering::Relaxed),
             frames_dropped: s.frames_dropped.load(Ordering::Relaxed),
             pattern_frames_verified: s.pattern_frames_verified.load(Ordering::Relaxed),
             pattern_latency_ms_p50: latencies.get(latencies.len() / 2).map(|&v| v as f64),

@@ -33,6 +33,10 @@ pub(crate) struct ReceiveStats {
     pub width: AtomicU64,
     pub height: AtomicU64,
     pub packets_received: AtomicU64,
+    /// Video RTP packets (count-only mode).
+    pub video_packets_received: AtomicU64,
+    /// Video RTP sequence numbers never received (count-only mode).
+    pub video_packets_lost: AtomicU64,
     pub bytes_received: AtomicU64,
     pub frames_dropped: AtomicU64,
     pub pattern_frames_verified: AtomicU64,
