@@ -1,6 +1,4 @@
-//! Capture devices: what this machine has, and the errors for what it lacks.
-
-use otter_protocol::{ErrorCode, OtError};
+//! Capture devices: what this machine has.
 
 /// A camera or microphone.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,34 +47,5 @@ pub fn devices() -> Devices {
     Devices {
         cameras,
         microphones,
-    }
-}
-
-/// The error for a camera that cannot be opened.
-pub(crate) fn camera_error(wanted: Option<&str>) -> OtError {
-    let found = devices().cameras;
-    match (wanted, found.is_empty()) {
-        (_, true) => {
-            ErrorCode::HardwareUnavailable.with_message("no camera is available on this machine")
-        }
-        (Some(id), false) if !found.iter().any(|d| d.id == id) => {
-            ErrorCode::HardwareUnavailable.with_message(format!("no camera with ID {id:?}"))
-        }
-        _ => ErrorCode::HardwareUnavailable
-            .with_message("camera capture is not available in this build"),
-    }
-}
-
-/// The error for a microphone that cannot be opened.
-pub(crate) fn microphone_error(wanted: Option<&str>) -> OtError {
-    let found = devices().microphones;
-    match (wanted, found.is_empty()) {
-        (_, true) => ErrorCode::HardwareUnavailable
-            .with_message("no microphone is available on this machine"),
-        (Some(id), false) if !found.iter().any(|d| d.id == id) => {
-            ErrorCode::HardwareUnavailable.with_message(format!("no microphone with ID {id:?}"))
-        }
-        _ => ErrorCode::HardwareUnavailable
-            .with_message("microphone capture is not available in this build"),
     }
 }

@@ -138,9 +138,10 @@ fn video_source(props: &PublisherProperties) -> Result<Arc<dyn VideoSource>, OtE
     match &props.video_source {
         VideoSourceChoice::TestPattern => Ok(Arc::new(TestPatternSource)),
         VideoSourceChoice::Custom(source) => Ok(source.clone()),
-        VideoSourceChoice::Camera => {
-            Err(crate::devices::camera_error(props.camera_device.as_deref()))
-        }
+        VideoSourceChoice::Camera => Ok(Arc::new(crate::capture::CameraSource {
+            device: props.camera_device.clone(),
+            position: props.camera_position,
+        })),
         VideoSourceChoice::Screen => Err(unavailable("screen capture")),
     }
 }
@@ -149,9 +150,9 @@ fn audio_source(props: &PublisherProperties) -> Result<Arc<dyn AudioSource>, OtE
     match &props.audio_source {
         AudioSourceChoice::Tone(hz) => Ok(Arc::new(ToneSource { frequency_hz: *hz })),
         AudioSourceChoice::Custom(source) => Ok(source.clone()),
-        AudioSourceChoice::Microphone => Err(crate::devices::microphone_error(
-            props.microphone_device.as_deref(),
-        )),
+        AudioSourceChoice::Microphone => Ok(Arc::new(crate::capture::MicrophoneSource {
+            device: props.microphone_device.clone(),
+        })),
     }
 }
 
@@ -167,14 +168,32 @@ impl Publisher {
         let (events, first_events) = broadcast::channel(64);
         let first_events = Mutex::new(Some(first_events));
         let mut problems = Vec::new();
-        // A missing device is reported and the other track still goes out.
+        let codec = props.preferred_video_codecs.first();
+        let (width, height) = (props.resolution.0 & !1, props.resolution.1 & !1);
+        let fps = props.frame_rate.clamp(1, 60);
+        // Captures start first: a missing or busy device is found now, reported, and the other track
+        // still goes out.
         let video = if props.video_track {
-            video_source(&props).map_err(|e| problems.push(e)).ok()
+            video_source(&props)
+                .and_then(|source| {
+                    let frames = Arc::new(LatestSlot::new());
+                    let capture =
+                        source.start(VideoFormat { width, height, fps }, frames.clone())?;
+                    Ok((capture, frames))
+                })
+                .map_err(|e| problems.push(e))
+                .ok()
         } else {
             None
         };
         let audio = if props.audio_track {
-            audio_source(&props).map_err(|e| problems.push(e)).ok()
+            audio_source(&props)
+                .and_then(|source| {
+                    let (output, frames) = AudioOutput::new();
+                    Ok((source.start(output)?, frames))
+                })
+                .map_err(|e| problems.push(e))
+                .ok()
         } else {
             None
         };
@@ -184,10 +203,6 @@ impl Publisher {
                     .with_message("nothing to publish: no audio and no video track")
             }));
         }
-        let codec = props.preferred_video_codecs.first();
-        let (width, height) = (props.resolution.0 & !1, props.resolution.1 & !1);
-        let fps = props.frame_rate.clamp(1, 60);
-
         let mut peer = Peer::new(&session.options().ice_config)
             .await
             .map_err(|e| ErrorCode::UnableToPublish.with_message(e))?;
@@ -290,10 +305,8 @@ impl Publisher {
         let thread_error = |e: std::io::Error| {
             ErrorCode::UnableToPublish.with_message(format!("cannot start an encoder thread: {e}"))
         };
-        if let (Some(source), Some(track)) = (video, video_track) {
-            let frames = Arc::new(LatestSlot::new());
-            running._video_capture =
-                Some(source.start(VideoFormat { width, height, fps }, frames.clone())?);
+        if let (Some((capture, frames)), Some(track)) = (video, video_track) {
+            running._video_capture = Some(capture);
             let mut settings = VideoEncoderSettings::new(width, height, fps);
             if let Some(target) = props.video_bitrate {
                 settings.bitrate_bps = target.max(5_000);
@@ -334,9 +347,8 @@ impl Publisher {
                     switches.clone(),
                 )));
         }
-        if let (Some(source), Some(track)) = (audio, audio_track) {
-            let (output, frames) = AudioOutput::new();
-            running._audio_capture = Some(source.start(output)?);
+        if let (Some((capture, frames)), Some(track)) = (audio, audio_track) {
+            running._audio_capture = Some(capture);
             let encoder = OpusEncoder::new(props.audio_bitrate, props.enable_dtx)
                 .map_err(|e| ErrorCode::UnableToPublish.with_message(e.to_string()))?;
             let (tx, rx) = mpsc::channel(ENCODED_QUEUE);
