@@ -258,3 +258,75 @@ async fn media_rides_through_a_signalling_reconnect() {
         .await;
     assert_eq!(changed, serde_json::json!(false));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn size_rate_and_bitrate_change_on_a_live_publisher() {
+    let server = TestServer::start().await;
+    let sid = server.new_session_id();
+    let publisher_client = server.client(&sid, Role::Publisher, "").await;
+    let publisher = publisher_client.session.publish(pattern()).await.unwrap();
+    let mut viewer = server.client(&sid, Role::Subscriber, "").await;
+    let sub = viewer
+        .session
+        .subscribe(publisher.stream(), SubscriberProperties::default())
+        .await
+        .unwrap();
+    frames_beyond(&sub, 3).await;
+
+    publisher.set_resolution(160, 120).await.unwrap();
+    let dims = viewer
+        .wait("video_dimensions change", |e| match e {
+            SessionEvent::StreamPropertyChanged(p) if p.changed_property == "video_dimensions" => {
+                Some(p.new_value.clone())
+            }
+            _ => None,
+        })
+        .await;
+    assert_eq!(dims, serde_json::json!([160, 120]));
+    let start = Instant::now();
+    while (sub.stats().width, sub.stats().height) != (160, 120) {
+        assert!(
+            start.elapsed() < WAIT,
+            "still {}x{}",
+            sub.stats().width,
+            sub.stats().height
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // 15 → 5 fps: about a third of the frames.
+    publisher.set_frame_rate(5).unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = sub.stats().frames_decoded;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let got = sub.stats().frames_decoded - before;
+    assert!((5..=14).contains(&got), "{got} frames in 2 s at 5 fps");
+    publisher.set_max_video_bitrate(Some(50_000));
+    let n = sub.stats().frames_decoded;
+    frames_beyond(&sub, n + 2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interrupted_media_is_reported_and_its_return_too() {
+    let server = TestServer::start().await;
+    let sid = server.new_session_id();
+    let publisher_client = server.client(&sid, Role::Publisher, "").await;
+    let publisher = publisher_client.session.publish(pattern()).await.unwrap();
+    let viewer = server.client(&sid, Role::Subscriber, "").await;
+    let sub = viewer
+        .session
+        .subscribe(publisher.stream(), SubscriberProperties::default())
+        .await
+        .unwrap();
+    let mut events = sub.events();
+    frames_beyond(&sub, 3).await;
+    // The server stops forwarding behind the subscriber's back, as a broken network path would.
+    let sfu = server.server.state().sfu.clone();
+    let key = format!("{}/{}", viewer.id(), sub.subscription_id());
+    sfu.set_forwarding(&key, false, false).await.unwrap();
+    next_subscriber_event(&mut events, SubscriberEvent::Disconnected).await;
+    sfu.set_forwarding(&key, true, true).await.unwrap();
+    next_subscriber_event(&mut events, SubscriberEvent::Reconnected).await;
+    let n = sub.stats().frames_decoded;
+    frames_beyond(&sub, n + 3).await;
+}

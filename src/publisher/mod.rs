@@ -4,7 +4,7 @@
 mod pipeline;
 mod properties;
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -89,6 +89,19 @@ struct Inner {
     first_events: Mutex<Option<broadcast::Receiver<PublisherEvent>>>,
     /// Capture handles and encoder threads; taken on unpublish.
     running: Mutex<Option<Running>>,
+    /// The video source and its format, for runtime changes of size and rate.
+    video: Mutex<Option<VideoRig>>,
+    /// Duration of one video frame, µs (the RTP clock follows the frame rate).
+    frame_us: Arc<AtomicU32>,
+    /// The encoder's default bitrate for the current size and rate, before any cap.
+    natural_bitrate: AtomicU32,
+}
+
+/// A video source, where it delivers, and at what size and rate.
+struct VideoRig {
+    source: Arc<dyn VideoSource>,
+    frames: crate::media::VideoOutput,
+    format: VideoFormat,
 }
 
 struct Running {
@@ -177,9 +190,16 @@ impl Publisher {
             video_source(&props)
                 .and_then(|source| {
                     let frames = Arc::new(LatestSlot::new());
-                    let capture =
-                        source.start(VideoFormat { width, height, fps }, frames.clone())?;
-                    Ok((capture, frames))
+                    let format = VideoFormat { width, height, fps };
+                    let capture = source.start(format, frames.clone())?;
+                    Ok((
+                        capture,
+                        VideoRig {
+                            source,
+                            frames,
+                            format,
+                        },
+                    ))
                 })
                 .map_err(|e| problems.push(e))
                 .ok()
@@ -305,15 +325,24 @@ impl Publisher {
         let thread_error = |e: std::io::Error| {
             ErrorCode::UnableToPublish.with_message(format!("cannot start an encoder thread: {e}"))
         };
-        if let (Some((capture, frames)), Some(track)) = (video, video_track) {
+        let frame_us = Arc::new(AtomicU32::new(1_000_000 / fps));
+        let mut video_rig = None;
+        let mut natural_bitrate = 0;
+        if let (Some((capture, rig)), Some(track)) = (video, video_track) {
             running._video_capture = Some(capture);
+            let frames = rig.frames.clone();
+            video_rig = Some(rig);
             let mut settings = VideoEncoderSettings::new(width, height, fps);
             if let Some(target) = props.video_bitrate {
                 settings.bitrate_bps = target.max(5_000);
             }
+            natural_bitrate = settings.bitrate_bps;
             if let Some(cap) = props.max_video_bitrate {
                 settings.bitrate_bps = settings.bitrate_bps.min(cap.max(5_000));
             }
+            switches
+                .video_bitrate
+                .store(settings.bitrate_bps, Ordering::Relaxed);
             let (tx, rx) = mpsc::channel(ENCODED_QUEUE);
             running.threads.push(
                 pipeline::spawn_video_encoder(
@@ -331,12 +360,11 @@ impl Publisher {
             } else {
                 PT_H264
             };
-            let duration = Duration::from_secs(1) / fps;
             running.tasks.push(tokio::spawn(pipeline::write_samples(
                 track.clone(),
                 ssrc_video,
                 pt,
-                duration,
+                frame_us.clone(),
                 stats.clone(),
                 rx,
             )));
@@ -360,7 +388,7 @@ impl Publisher {
                 track,
                 ssrc_audio,
                 PT_OPUS,
-                Duration::from_millis(20),
+                Arc::new(AtomicU32::new(20_000)),
                 stats.clone(),
                 rx,
             )));
@@ -379,6 +407,9 @@ impl Publisher {
                 events: events.clone(),
                 first_events,
                 running: Mutex::new(Some(running)),
+                video: Mutex::new(video_rig),
+                frame_us,
+                natural_bitrate: AtomicU32::new(natural_bitrate),
             }),
         };
         for problem in problems {
@@ -429,6 +460,68 @@ impl Publisher {
                 .store(true, Ordering::Relaxed);
         }
         self.update(None, Some(on)).await
+    }
+
+    /// Changes the published size (API.md `resolution`, at runtime): the capture restarts at the new size,
+    /// the encoder follows, and the others get `stream_property_changed` (`video_dimensions`).
+    pub async fn set_resolution(&self, width: u32, height: u32) -> Result<(), OtError> {
+        let (width, height) = (width & !1, height & !1);
+        if width == 0 || height == 0 {
+            return Err(ErrorCode::InvalidParameter.with_message("resolution must be at least 2x2"));
+        }
+        self.restart_video(|f| VideoFormat { width, height, ..f })?;
+        let stream_id = self.inner.stream.stream_id.clone();
+        self.inner
+            .session
+            .send_request(Request::UpdateStream {
+                stream_id,
+                has_audio: None,
+                has_video: None,
+                video_dimensions: Some((width, height)),
+            })
+            .await
+            .map(|_| ())
+    }
+
+    /// Changes the frame rate (API.md `frame_rate`, at runtime).
+    pub fn set_frame_rate(&self, fps: u32) -> Result<(), OtError> {
+        let fps = fps.clamp(1, 60);
+        self.restart_video(|f| VideoFormat { fps, ..f })?;
+        self.inner
+            .frame_us
+            .store(1_000_000 / fps, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Caps the video bitrate (API.md `max_video_bitrate`, at runtime; None = the encoder's default).
+    pub fn set_max_video_bitrate(&self, bps: Option<u32>) {
+        let natural = self.inner.natural_bitrate.load(Ordering::Relaxed);
+        let bitrate = bps.map_or(natural, |cap| natural.min(cap.max(5_000)));
+        self.inner
+            .switches
+            .video_bitrate
+            .store(bitrate, Ordering::Relaxed);
+    }
+
+    /// Restarts video capture with a changed format (the encoder follows the frames' size).
+    fn restart_video(
+        &self,
+        change: impl FnOnce(VideoFormat) -> VideoFormat,
+    ) -> Result<(), OtError> {
+        let mut video = self.inner.video.lock().unwrap_or_else(|p| p.into_inner());
+        let rig = video.as_mut().ok_or_else(|| {
+            ErrorCode::InvalidParameter.with_message("this publisher has no video")
+        })?;
+        let mut running = self.inner.running.lock().unwrap_or_else(|p| p.into_inner());
+        let running = running
+            .as_mut()
+            .ok_or_else(|| ErrorCode::NotConnected.with_message("unpublished"))?;
+        let format = change(rig.format);
+        // The old capture stops (and its thread joins) before the new one starts on the same slot.
+        running._video_capture = None;
+        running._video_capture = Some(rig.source.start(format, rig.frames.clone())?);
+        rig.format = format;
+        Ok(())
     }
 
     /// Mutes or unmutes; the others get `stream_property_changed` (`has_audio`).

@@ -5,7 +5,7 @@
 //! dropped and the next one is made a key frame, so receivers recover). Audio keeps every frame up to the
 //! capture queue's bound.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -44,12 +44,14 @@ pub(crate) struct Switches {
     pub publish_video: AtomicBool,
     pub publish_audio: AtomicBool,
     pub keyframe_requested: AtomicBool,
+    /// The video bitrate the encoder should run at (bits per second); changed at runtime.
+    pub video_bitrate: AtomicU32,
 }
 
 /// Encodes video from `frames` until stopped. Runs on its own thread.
 pub(crate) fn spawn_video_encoder(
     codec: VideoCodec,
-    settings: VideoEncoderSettings,
+    mut settings: VideoEncoderSettings,
     frames: VideoOutput,
     switches: Arc<Switches>,
     stats: Arc<PipelineStats>,
@@ -87,6 +89,13 @@ pub(crate) fn spawn_video_encoder(
                 let Some(enc) = encoder.as_mut() else {
                     continue;
                 };
+                let bitrate = switches.video_bitrate.load(Ordering::Relaxed);
+                if bitrate != 0 && bitrate != settings.bitrate_bps {
+                    match enc.set_bitrate(bitrate) {
+                        Ok(()) => settings.bitrate_bps = bitrate,
+                        Err(e) => tracing::warn!(error = %e, "cannot change the video bitrate"),
+                    }
+                }
                 let key = switches.keyframe_requested.swap(false, Ordering::Relaxed);
                 match enc.encode(&frame, key) {
                     Ok(Some(encoded)) => {
@@ -149,17 +158,19 @@ pub(crate) fn spawn_audio_encoder(
         })
 }
 
-/// Writes encoded frames to a track as samples of `duration` each, until the channel closes.
+/// Writes encoded frames to a track as samples of `frame_us` each (read per frame: the rate can change),
+/// until the channel closes.
 pub(crate) async fn write_samples(
     track: Arc<TrackLocalStaticSample>,
     ssrc: u32,
     payload_type: u8,
-    duration: Duration,
+    frame_us: Arc<AtomicU32>,
     stats: Arc<PipelineStats>,
     mut frames: mpsc::Receiver<EncodedFrame>,
 ) {
     while let Some(frame) = frames.recv().await {
         let bytes = frame.data.len() as u64;
+        let duration = Duration::from_micros(frame_us.load(Ordering::Relaxed) as u64);
         let sample = Sample {
             data: Bytes::from(frame.data),
             duration,

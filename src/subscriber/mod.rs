@@ -5,7 +5,7 @@ mod count;
 mod frame_assembler;
 mod receive;
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -69,6 +69,10 @@ pub enum SubscriberEvent {
     Connected,
     /// The first frame was decoded.
     VideoDataReceived,
+    /// Media stopped arriving though it should (a network interruption).
+    Disconnected,
+    /// Media is arriving again after [`SubscriberEvent::Disconnected`].
+    Reconnected,
     /// Something failed.
     Error(OtError),
     /// Loudness of the received audio, 0.0–1.0, about ten times a second.
@@ -137,6 +141,7 @@ struct Inner {
     sink: Arc<VideoSink>,
     stats: Arc<ReceiveStats>,
     audio_output: Arc<crate::media::AudioInput>,
+    wanted: Arc<Wanted>,
     events: broadcast::Sender<SubscriberEvent>,
     /// The first receiver, made before any event was sent, so the first `events()` call sees them all.
     first_events: Mutex<Option<broadcast::Receiver<SubscriberEvent>>>,
@@ -241,7 +246,15 @@ impl Subscriber {
                 drop(events);
             })
         };
-        let watcher = tokio::spawn(report(sink.clone(), stats.clone(), events.clone()));
+        let wanted = Arc::new(Wanted::default());
+        wanted
+            .audio
+            .store(props.subscribe_to_audio, Ordering::Relaxed);
+        wanted
+            .video
+            .store(props.subscribe_to_video, Ordering::Relaxed);
+        let watched = (session.clone(), stream.stream_id.clone(), wanted.clone());
+        let watcher = tokio::spawn(report(sink.clone(), stats.clone(), events.clone(), watched));
         let publisher_video = tokio::spawn(follow_publisher_video(
             session.events(),
             stream.stream_id.clone(),
@@ -257,11 +270,17 @@ impl Subscriber {
                 sink,
                 stats,
                 audio_output,
+                wanted,
                 events,
                 first_events,
                 tasks: Mutex::new(vec![router, watcher, publisher_video]),
             }),
         })
+    }
+
+    /// This subscription's ID in the session (chosen by this client).
+    pub fn subscription_id(&self) -> &SubscriptionId {
+        &self.inner.subscription_id
     }
 
     /// The stream received.
@@ -331,7 +350,11 @@ impl Subscriber {
                 video,
             })
             .await?;
+        if let Some(on) = audio {
+            self.inner.wanted.audio.store(on, Ordering::Relaxed);
+        }
         if let Some(on) = video {
+            self.inner.wanted.video.store(on, Ordering::Relaxed);
             let event = if on {
                 SubscriberEvent::VideoEnabled(VideoReason::SubscribeToVideo)
             } else {
@@ -390,13 +413,27 @@ impl Drop for Subscriber {
 }
 
 /// First-frame and audio-level events.
+/// How long media may be silent, while it should flow, before `disconnected` is reported.
+const MEDIA_SILENCE: Duration = Duration::from_secs(2);
+
+/// What this subscriber currently asks the server to forward.
+#[derive(Default)]
+struct Wanted {
+    audio: AtomicBool,
+    video: AtomicBool,
+}
+
+/// First-frame, audio-level and media-interruption events.
 async fn report(
     sink: Arc<VideoSink>,
     stats: Arc<ReceiveStats>,
     events: broadcast::Sender<SubscriberEvent>,
+    watch: (Session, otter_protocol::StreamId, Arc<Wanted>),
 ) {
+    let (session, stream_id, wanted) = watch;
     let mut first_frame = false;
     let mut tick = tokio::time::interval(Duration::from_millis(100));
+    let (mut packets, mut last_packet, mut interrupted) = (0, tokio::time::Instant::now(), false);
     loop {
         tick.tick().await;
         if !first_frame && sink.frame_count() > 0 {
@@ -406,6 +443,29 @@ async fn report(
         if stats.audio_frames.load(Ordering::Relaxed) > 0 {
             let level = stats.audio_level_milli.load(Ordering::Relaxed) as f32 / 1000.0;
             let _ = events.send(SubscriberEvent::AudioLevel(level));
+        }
+        let now_packets = stats.packets_received.load(Ordering::Relaxed);
+        if now_packets != packets {
+            packets = now_packets;
+            last_packet = tokio::time::Instant::now();
+            if interrupted {
+                interrupted = false;
+                let _ = events.send(SubscriberEvent::Reconnected);
+            }
+        } else if !interrupted && last_packet.elapsed() > MEDIA_SILENCE {
+            // Silence only counts when something should be flowing: the publisher sends it and we want it.
+            let expected = session
+                .streams()
+                .into_iter()
+                .find(|s| s.stream_id == stream_id)
+                .is_some_and(|s| {
+                    (s.has_audio && wanted.audio.load(Ordering::Relaxed))
+                        || (s.has_video && wanted.video.load(Ordering::Relaxed))
+                });
+            if expected {
+                interrupted = true;
+                let _ = events.send(SubscriberEvent::Disconnected);
+            }
         }
     }
 }
