@@ -34,6 +34,7 @@ mod system;
 mod transport;
 
 pub use crate::core::{SessionState, SessionStatus};
+pub use crate::rtc::network_stats::NetworkStats;
 pub use devices::{devices, Device, Devices};
 pub use events::*;
 pub use options::{IceConfig, IceServer, IncludeServers, SessionOptions, TransportPolicy};

@@ -330,3 +330,47 @@ async fn interrupted_media_is_reported_and_its_return_too() {
     let n = sub.stats().frames_decoded;
     frames_beyond(&sub, n + 3).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn network_stats_arrive_every_second_on_both_ends() {
+    let server = TestServer::start().await;
+    let sid = server.new_session_id();
+    let publisher_client = server.client(&sid, Role::Publisher, "").await;
+    let publisher = publisher_client.session.publish(pattern()).await.unwrap();
+    let mut publisher_events = publisher.events();
+    let viewer = server.client(&sid, Role::Subscriber, "").await;
+    let sub = viewer
+        .session
+        .subscribe(publisher.stream(), SubscriberProperties::default())
+        .await
+        .unwrap();
+    let mut subscriber_events = sub.events();
+    let sent = tokio::time::timeout(WAIT, async {
+        loop {
+            if let Ok(otter::PublisherEvent::VideoNetworkStats(s)) = publisher_events.recv().await {
+                if s.packets > 0 {
+                    return s;
+                }
+            }
+        }
+    })
+    .await
+    .expect("publisher video_network_stats");
+    let received = tokio::time::timeout(WAIT, async {
+        loop {
+            if let Ok(SubscriberEvent::VideoNetworkStats(s)) = subscriber_events.recv().await {
+                if s.packets > 0 {
+                    return s;
+                }
+            }
+        }
+    })
+    .await
+    .expect("subscriber video_network_stats");
+    assert!(
+        sent.bytes > 0 && received.bytes > 0,
+        "{sent:?} {received:?}"
+    );
+    assert!(received.timestamp > 1_600_000_000_000, "{received:?}");
+    assert_eq!(received.packets_lost, 0, "loss on loopback: {received:?}");
+}

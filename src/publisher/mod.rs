@@ -57,6 +57,10 @@ pub enum PublisherEvent {
     Error(OtError),
     /// Microphone loudness, 0.0–1.0, about ten times a second.
     AudioLevel(f32),
+    /// Audio sent (packets, bytes, losses the subscriber side reported), once a second.
+    AudioNetworkStats(crate::NetworkStats),
+    /// Video sent, once a second.
+    VideoNetworkStats(crate::NetworkStats),
 }
 
 /// Publisher statistics.
@@ -398,6 +402,18 @@ impl Publisher {
                 events.clone(),
             )));
         }
+        running.tasks.push(tokio::spawn({
+            let events = events.clone();
+            crate::rtc::network_stats::every_second(peer.pc.clone(), move |video, stats| {
+                let event = if video {
+                    PublisherEvent::VideoNetworkStats(stats)
+                } else {
+                    PublisherEvent::AudioNetworkStats(stats)
+                };
+                let _ = events.send(event);
+                true
+            })
+        }));
         let publisher = Publisher {
             inner: Arc::new(Inner {
                 session,

@@ -1,4 +1,5 @@
 //! WebRTC (webrtc-rs) for the engine: peer connections to the server's media router.
 
 pub(crate) mod keyframe_feedback;
+pub(crate) mod network_stats;
 pub(crate) mod peer;

@@ -69,6 +69,10 @@ pub enum SubscriberEvent {
     Connected,
     /// The first frame was decoded.
     VideoDataReceived,
+    /// Audio received (packets, bytes, losses), once a second.
+    AudioNetworkStats(crate::NetworkStats),
+    /// Video received, once a second.
+    VideoNetworkStats(crate::NetworkStats),
     /// Media stopped arriving though it should (a network interruption).
     Disconnected,
     /// Media is arriving again after [`SubscriberEvent::Disconnected`].
@@ -246,6 +250,18 @@ impl Subscriber {
                 drop(events);
             })
         };
+        let network = tokio::spawn({
+            let events = events.clone();
+            crate::rtc::network_stats::every_second(peer.pc.clone(), move |video, stats| {
+                let event = if video {
+                    SubscriberEvent::VideoNetworkStats(stats)
+                } else {
+                    SubscriberEvent::AudioNetworkStats(stats)
+                };
+                let _ = events.send(event);
+                true
+            })
+        });
         let wanted = Arc::new(Wanted::default());
         wanted
             .audio
@@ -273,7 +289,7 @@ impl Subscriber {
                 wanted,
                 events,
                 first_events,
-                tasks: Mutex::new(vec![router, watcher, publisher_video]),
+                tasks: Mutex::new(vec![router, watcher, publisher_video, network]),
             }),
         })
     }
