@@ -23,6 +23,7 @@ pub mod capture;
 pub mod core;
 mod devices;
 mod driver;
+mod event_channel;
 pub mod events;
 pub mod media;
 pub mod options;

@@ -30,6 +30,7 @@ pub use properties::{
 
 use self::pipeline::{PipelineStats, Switches, ENCODED_QUEUE};
 use crate::core::Request;
+use crate::event_channel::EventChannel;
 use crate::media::{
     AudioOutput, AudioSource, Capture, LatestSlot, TestPatternSource, ToneSource, VideoFormat,
     VideoSource,
@@ -89,9 +90,7 @@ struct Inner {
     peer: Peer,
     switches: Arc<Switches>,
     stats: Arc<PipelineStats>,
-    events: broadcast::Sender<PublisherEvent>,
-    /// The first receiver, made before any event was sent, so the first `events()` call sees them all.
-    first_events: Mutex<Option<broadcast::Receiver<PublisherEvent>>>,
+    events: EventChannel<PublisherEvent>,
     /// Capture handles and encoder threads; taken on unpublish.
     running: Mutex<Option<Running>>,
     /// The video source and its format, for runtime changes of size and rate.
@@ -183,8 +182,7 @@ impl Publisher {
         if !session.capabilities().can_publish {
             return Err(ErrorCode::UnableToPublish.with_message("this token's role cannot publish"));
         }
-        let (events, first_events) = broadcast::channel(64);
-        let first_events = Mutex::new(Some(first_events));
+        let events = EventChannel::new();
         let mut problems = Vec::new();
         let codec = props.preferred_video_codecs.first();
         let (width, height) = (props.resolution.0 & !1, props.resolution.1 & !1);
@@ -399,11 +397,11 @@ impl Publisher {
             )));
             running.tasks.push(tokio::spawn(report_audio_level(
                 stats.clone(),
-                events.clone(),
+                events.sender(),
             )));
         }
         running.tasks.push(tokio::spawn({
-            let events = events.clone();
+            let events = events.sender();
             crate::rtc::network_stats::every_second(peer.pc.clone(), move |video, stats| {
                 let event = if video {
                     PublisherEvent::VideoNetworkStats(stats)
@@ -421,8 +419,7 @@ impl Publisher {
                 peer,
                 switches,
                 stats,
-                events: events.clone(),
-                first_events,
+                events,
                 running: Mutex::new(Some(running)),
                 video: Mutex::new(video_rig),
                 frame_us,
@@ -430,9 +427,12 @@ impl Publisher {
             }),
         };
         for problem in problems {
-            let _ = events.send(PublisherEvent::Error(problem));
+            publisher.inner.events.send(PublisherEvent::Error(problem));
         }
-        let _ = events.send(PublisherEvent::StreamCreated(stream));
+        publisher
+            .inner
+            .events
+            .send(PublisherEvent::StreamCreated(stream));
         Ok(publisher)
     }
 
@@ -443,13 +443,7 @@ impl Publisher {
 
     /// This publisher's events: the first call also gets those sent while publishing started.
     pub fn events(&self) -> broadcast::Receiver<PublisherEvent> {
-        let first = self
-            .inner
-            .first_events
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
-        first.unwrap_or_else(|| self.inner.events.subscribe())
+        self.inner.events.subscribe()
     }
 
     /// Counters so far.
@@ -542,7 +536,7 @@ impl Inner {
             })
         })
         .await;
-        let _ = self.events.send(PublisherEvent::StreamDestroyed {
+        self.events.send(PublisherEvent::StreamDestroyed {
             stream: self.stream.clone(),
             reason: StreamDestroyedReason::ClientDisconnected,
         });

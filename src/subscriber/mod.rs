@@ -18,6 +18,7 @@ use tokio::sync::broadcast;
 
 use self::receive::ReceiveStats;
 use crate::core::Request;
+use crate::event_channel::EventChannel;
 use crate::media::VideoSink;
 use crate::publisher::ScaleBehavior;
 use crate::rtc::peer::Peer;
@@ -146,9 +147,7 @@ struct Inner {
     stats: Arc<ReceiveStats>,
     audio_output: Arc<crate::media::AudioInput>,
     wanted: Arc<Wanted>,
-    events: broadcast::Sender<SubscriberEvent>,
-    /// The first receiver, made before any event was sent, so the first `events()` call sees them all.
-    first_events: Mutex<Option<broadcast::Receiver<SubscriberEvent>>>,
+    events: EventChannel<SubscriberEvent>,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
@@ -211,8 +210,7 @@ impl Subscriber {
             return Err(ErrorCode::SubscriberIceFailed.with_message(e));
         }
         tracing::debug!(elapsed = ?t0.elapsed(), "subscriber connected");
-        let (events, first_events) = broadcast::channel(64);
-        let first_events = Mutex::new(Some(first_events));
+        let events = EventChannel::new();
         let sink = VideoSink::new();
         let stats = Arc::new(ReceiveStats::default());
         let audio_output = crate::media::AudioMixer::global().add_input(props.audio_volume);
@@ -223,7 +221,7 @@ impl Subscriber {
             let (sink, stats, events, audio_output) = (
                 sink.clone(),
                 stats.clone(),
-                events.clone(),
+                events.sender(),
                 audio_output.clone(),
             );
             tokio::spawn(async move {
@@ -251,7 +249,7 @@ impl Subscriber {
             })
         };
         let network = tokio::spawn({
-            let events = events.clone();
+            let events = events.sender();
             crate::rtc::network_stats::every_second(peer.pc.clone(), move |video, stats| {
                 let event = if video {
                     SubscriberEvent::VideoNetworkStats(stats)
@@ -270,13 +268,18 @@ impl Subscriber {
             .video
             .store(props.subscribe_to_video, Ordering::Relaxed);
         let watched = (session.clone(), stream.stream_id.clone(), wanted.clone());
-        let watcher = tokio::spawn(report(sink.clone(), stats.clone(), events.clone(), watched));
+        let watcher = tokio::spawn(report(
+            sink.clone(),
+            stats.clone(),
+            events.sender(),
+            watched,
+        ));
         let publisher_video = tokio::spawn(follow_publisher_video(
             session.events(),
             stream.stream_id.clone(),
-            events.clone(),
+            events.sender(),
         ));
-        let _ = events.send(SubscriberEvent::Connected);
+        events.send(SubscriberEvent::Connected);
         Ok(Subscriber {
             inner: Arc::new(Inner {
                 session,
@@ -288,7 +291,6 @@ impl Subscriber {
                 audio_output,
                 wanted,
                 events,
-                first_events,
                 tasks: Mutex::new(vec![router, watcher, publisher_video, network]),
             }),
         })
@@ -311,13 +313,7 @@ impl Subscriber {
 
     /// This subscriber's events: the first call also gets those sent while subscribing started.
     pub fn events(&self) -> broadcast::Receiver<SubscriberEvent> {
-        let first = self
-            .inner
-            .first_events
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
-        first.unwrap_or_else(|| self.inner.events.subscribe())
+        self.inner.events.subscribe()
     }
 
     /// What has been received so far.
@@ -376,7 +372,7 @@ impl Subscriber {
             } else {
                 SubscriberEvent::VideoDisabled(VideoReason::SubscribeToVideo)
             };
-            let _ = self.inner.events.send(event);
+            self.inner.events.send(event);
         }
         Ok(())
     }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::extract::ws::Utf8Bytes;
 use otter_protocol::{
     Connection, ConnectionId, DisconnectReason, ErrorCode, OtError, Role, ServerMessage, SessionId,
-    Stream, SubscriptionId,
+    Stream, StreamId, SubscriptionId, VideoType,
 };
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -242,6 +242,28 @@ impl SessionActor {
             Link::Live { epoch, .. } => Some(epoch),
             Link::Dropped { .. } => None,
         }
+    }
+
+    /// A new stream of `from`'s (not yet in the session).
+    pub(super) fn new_stream(
+        &self,
+        from: &ConnectionId,
+        name: String,
+        has_audio: bool,
+        has_video: bool,
+        video_type: VideoType,
+        video_dimensions: (u32, u32),
+    ) -> Option<Stream> {
+        Some(Stream {
+            stream_id: StreamId::new(random_id()).expect("random_id is a valid ID"),
+            connection: self.member(from)?.connection.clone(),
+            name,
+            has_audio,
+            has_video,
+            video_type,
+            video_dimensions,
+            creation_time: unix_millis(),
+        })
     }
 
     pub(super) fn member(&self, id: &ConnectionId) -> Option<&Member> {

@@ -3,11 +3,10 @@
 //! is a stream announced or a subscription recorded, so nobody hears of media that does not flow.
 
 use otter_protocol::{
-    ClientMessage, ConnectionId, ErrorCode, OtError, Role, ServerMessage, Stream, StreamId,
-    SubscriptionId,
+    ClientMessage, ConnectionId, ErrorCode, OtError, Role, ServerMessage, StreamId, SubscriptionId,
 };
 
-use super::actor::{random_id, unix_millis, Audience, SessionActor};
+use super::actor::{Audience, SessionActor};
 use super::commands::{Command, MediaOutcome};
 use crate::sfu::{Sfu, SfuError};
 
@@ -56,17 +55,14 @@ impl SessionActor {
                         return None;
                     }
                 }
-                let member = self.member(from)?;
-                let stream = Stream {
-                    stream_id: StreamId::new(random_id()).expect("random_id is a valid ID"),
-                    connection: member.connection.clone(),
+                let stream = self.new_stream(
+                    from,
                     name,
                     has_audio,
                     has_video,
                     video_type,
                     video_dimensions,
-                    creation_time: unix_millis(),
-                };
+                )?;
                 self.negotiate(from, id, move |sfu| async move {
                     let answer = sfu
                         .publish(stream.stream_id.as_str(), &offer)

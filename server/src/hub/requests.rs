@@ -6,7 +6,7 @@ use otter_protocol::{
 };
 use serde_json::json;
 
-use super::actor::{random_id, unix_millis, Audience, SessionActor};
+use super::actor::{Audience, SessionActor};
 use super::commands::RestCommand;
 
 /// The outcome of a client request, sent back as [`ServerMessage::Reply`].
@@ -18,9 +18,6 @@ impl SessionActor {
             return;
         };
         let Some(message) = self.media_request(from, role, message) else {
-            return;
-        };
-        let Some(member) = self.member(from) else {
             return;
         };
         let (id, outcome) = match message {
@@ -40,15 +37,15 @@ impl SessionActor {
                 ..
             } => {
                 let outcome = if role.can_publish() {
-                    let stream = Stream {
-                        stream_id: StreamId::new(random_id()).expect("random_id is a valid ID"),
-                        connection: member.connection.clone(),
+                    let Some(stream) = self.new_stream(
+                        from,
                         name,
                         has_audio,
                         has_video,
                         video_type,
                         video_dimensions,
-                        creation_time: unix_millis(),
+                    ) else {
+                        return;
                     };
                     self.streams.push(stream.clone());
                     self.broadcast_except(
