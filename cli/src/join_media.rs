@@ -201,7 +201,7 @@ fn print_stats_with_rate(sub: &Subscriber, fps: Option<f64>) {
         "width": s.width,
         "height": s.height,
         "bytes_received": s.bytes_received,
-        "packets_lost": s.frames_dropped,
+        "packets_lost": s.packets_lost,
         "audio_level": s.audio_level,
         "audio_freq_hz": s.audio_freq_hz,
     });

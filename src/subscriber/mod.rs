@@ -121,6 +121,8 @@ pub struct SubscriberStats {
     pub video_packets_lost: u64,
     /// Encoded frames dropped before decoding.
     pub frames_dropped: u64,
+    /// RTP packets lost on the way (audio and video), as of the last network statistics (once a second).
+    pub packets_lost: u64,
     /// Decoded frames whose test-pattern stamp was read back.
     pub pattern_frames_verified: u64,
     /// Median capture-to-decode time of stamped frames (the last 1 024), milliseconds.
@@ -250,7 +252,13 @@ impl Subscriber {
         };
         let network = tokio::spawn({
             let events = events.sender();
-            crate::rtc::network_stats::every_second(peer.pc.clone(), move |video, stats| {
+            let (stats, mut lost) = (stats.clone(), [0u64; 2]);
+            crate::rtc::network_stats::every_second(peer.pc.clone(), move |video, network| {
+                lost[video as usize] = network.packets_lost;
+                stats
+                    .packets_lost
+                    .store(lost[0] + lost[1], Ordering::Relaxed);
+                let stats = network;
                 let event = if video {
                     SubscriberEvent::VideoNetworkStats(stats)
                 } else {
@@ -339,6 +347,7 @@ impl Subscriber {
             video_packets_received: s.video_packets_received.load(Ordering::Relaxed),
             video_packets_lost: s.video_packets_lost.load(Ordering::Relaxed),
             frames_dropped: s.frames_dropped.load(Ordering::Relaxed),
+            packets_lost: s.packets_lost.load(Ordering::Relaxed),
             pattern_frames_verified: s.pattern_frames_verified.load(Ordering::Relaxed),
             pattern_latency_ms_p50: latencies.get(latencies.len() / 2).map(|&v| v as f64),
             pattern_latency_ms_p95: latencies.get(latencies.len() * 95 / 100).map(|&v| v as f64),

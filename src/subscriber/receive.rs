@@ -39,6 +39,8 @@ pub(crate) struct ReceiveStats {
     pub video_packets_lost: AtomicU64,
     pub bytes_received: AtomicU64,
     pub frames_dropped: AtomicU64,
+    /// RTP packets lost on the way (audio and video), from the latest network statistics.
+    pub packets_lost: AtomicU64,
     pub pattern_frames_verified: AtomicU64,
     /// Glass-to-glass latency of recent stamped frames, in milliseconds.
     pub pattern_latency_ms: Mutex<Vec<u32>>,
