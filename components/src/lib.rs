@@ -1,0 +1,31 @@
+//! Dioxus components for Otter sessions, shaped like the OpenTok React Native library: mount an
+//! [`OTSession`] and it connects, unmount it and it disconnects, and `event_handlers` receives every
+//! session event.
+//!
+//! ```no_run
+//! use otter_dioxus::prelude::*;
+//!
+//! fn app() -> Element {
+//!     let handlers = SessionEventHandlers::default()
+//!         .session_connected(|e: SessionConnectedEvent| println!("connected as {}", e.connection.connection_id));
+//!     rsx! {
+//!         OTSession { application_id: "KEY", session_id: "SESSION", token: "TOKEN", event_handlers: handlers }
+//!     }
+//! }
+//! ```
+
+pub mod handlers;
+pub mod session;
+
+pub use handlers::SessionEventHandlers;
+pub use session::{use_session, OTSession, OTSessionProps, SessionContext};
+
+/// What an app needs: `use otter_dioxus::prelude::*;`.
+pub mod prelude {
+    pub use crate::{use_session, OTSession, SessionEventHandlers};
+    pub use dioxus::prelude::*;
+    pub use otter::{
+        ConnectionDestroyedEvent, ConnectionEvent, ErrorEvent, SessionConnectedEvent,
+        SessionDisconnectedEvent, SessionOptions, SignalEvent, SignalRequest, StreamEvent,
+    };
+}

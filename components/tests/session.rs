@@ -1,0 +1,289 @@
+//! `OTSession` headless (a `VirtualDom`, no renderer) against an in-process server and the real engine.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use dioxus::dioxus_core::{NoOpMutations, ScopeId};
+use otter::{DisconnectReason, Role, Session, SessionEvent, SessionOptions};
+use otter_dioxus::prelude::*;
+use otter_server::tokens::{self, TokenFormat, TokenOptions};
+use otter_server::{ListenOptions, ServerConfig};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+#[derive(Clone)]
+struct RootProps {
+    session_id: String,
+    token: String,
+    options: SessionOptions,
+    log: Rc<RefCell<Vec<String>>>,
+    /// What the root renders now; the test changes it and marks the root dirty.
+    live: Rc<RefCell<Live>>,
+}
+
+/// The props a test changes on a mounted `OTSession`.
+#[derive(Clone, Default)]
+struct Live {
+    /// Replaces session ID and token when set.
+    identity: Option<(String, String)>,
+    signal: Option<SignalRequest>,
+    /// Which handler set is current (a new set = new closures).
+    handler_set: u32,
+}
+
+fn root(props: RootProps) -> Element {
+    let log = props.log.clone();
+    let live = props.live.borrow().clone();
+    let set = live.handler_set;
+    let (session_id, token) = live
+        .identity
+        .clone()
+        .unwrap_or((props.session_id.clone(), props.token.clone()));
+    let handlers = SessionEventHandlers::default()
+        .session_connected({
+            let log = log.clone();
+            move |e: SessionConnectedEvent| {
+                log.borrow_mut()
+                    .push(format!("session_connected {}", e.connection.connection_id))
+            }
+        })
+        .session_disconnected({
+            let log = log.clone();
+            move |e: SessionDisconnectedEvent| {
+                log.borrow_mut()
+                    .push(format!("session_disconnected {:?}", e.reason))
+            }
+        })
+        .signal({
+            let log = log.clone();
+            move |e: SignalEvent| {
+                log.borrow_mut()
+                    .push(format!("signal {} (handler set {set})", e.data))
+            }
+        })
+        .connection_created({
+            let log = log.clone();
+            move |e: ConnectionEvent| {
+                log.borrow_mut()
+                    .push(format!("connection_created {}", e.connection.connection_id))
+            }
+        })
+        .connection_destroyed(move |_| log.borrow_mut().push("connection_destroyed".into()));
+    rsx! {
+        OTSession {
+            application_id: "100200",
+            session_id: session_id,
+            token: token,
+            options: props.options.clone(),
+            signal: live.signal.clone(),
+            event_handlers: handlers,
+        }
+    }
+}
+
+/// Runs the DOM's work until `done` holds (alternating `wait_for_work` and renders, as Dioxus 0.7 needs).
+async fn drive(dom: &mut VirtualDom, what: &str, done: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < WAIT, "timed out waiting for {what}");
+        tokio::select! {
+            _ = dom.wait_for_work() => {}
+            _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+        }
+        dom.render_immediate(&mut NoOpMutations);
+    }
+}
+
+#[tokio::test]
+async fn mounting_connects_and_unmounting_leaves_without_calling_handlers() {
+    let config = ServerConfig::with_project("100200", "component-secret");
+    let project = config.projects[0].clone();
+    let server = otter_server::start(config, ListenOptions::default())
+        .await
+        .unwrap();
+    let sid = otter_server::session_ids::new_session_id(&project, "");
+    let token = || {
+        tokens::mint(
+            &project,
+            &sid,
+            &TokenOptions {
+                role: Role::Publisher,
+                ..Default::default()
+            },
+            TokenFormat::Jwt,
+            tokens::unix_now(),
+        )
+        .unwrap()
+    };
+    let options = SessionOptions::with_api_url(server.url());
+
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let props = RootProps {
+        session_id: sid.to_string(),
+        token: token(),
+        options: options.clone(),
+        log: log.clone(),
+        live: Default::default(),
+    };
+    let mut dom = VirtualDom::new_with_props(root, props);
+    dom.rebuild_in_place();
+    drive(&mut dom, "session_connected", || {
+        log.borrow()
+            .iter()
+            .any(|l| l.starts_with("session_connected"))
+    })
+    .await;
+
+    // A second client sees the component's connection, and the component sees it.
+    let other = Session::init("100200", sid.as_str(), options);
+    let mut events = other.events();
+    other.connect(&token()).await.unwrap();
+    let other_id = other.connection().unwrap().connection_id;
+    drive(&mut dom, "connection_created", || {
+        log.borrow()
+            .iter()
+            .any(|l| l == &format!("connection_created {other_id}"))
+    })
+    .await;
+    let component_id = log.borrow()[0]
+        .trim_start_matches("session_connected ")
+        .to_owned();
+
+    // Unmount: the other client sees a clean leave within a second; no handler runs afterwards.
+    let calls = log.borrow().len();
+    let unmounted = Instant::now();
+    drop(dom);
+    let reason = tokio::time::timeout(WAIT, async {
+        while let Some(e) = events.recv().await {
+            if let SessionEvent::ConnectionDestroyed(d) = e {
+                if d.connection.connection_id.as_str() == component_id {
+                    return d.reason;
+                }
+            }
+        }
+        panic!("events ended");
+    })
+    .await
+    .expect("connection_destroyed");
+    assert_eq!(reason, DisconnectReason::ClientDisconnected);
+    assert!(
+        unmounted.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        unmounted.elapsed()
+    );
+    other.disconnect().await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        log.borrow().len(),
+        calls,
+        "a handler ran after unmount: {:?}",
+        log.borrow()
+    );
+}
+
+#[tokio::test]
+async fn identity_signal_and_handler_changes_on_a_mounted_session() {
+    let config = ServerConfig::with_project("100200", "component-secret");
+    let project = config.projects[0].clone();
+    let server = otter_server::start(config, ListenOptions::default())
+        .await
+        .unwrap();
+    let mint = |sid: &otter::SessionId| {
+        tokens::mint(
+            &project,
+            sid,
+            &TokenOptions {
+                role: Role::Publisher,
+                ..Default::default()
+            },
+            TokenFormat::Jwt,
+            tokens::unix_now(),
+        )
+        .unwrap()
+    };
+    let first = otter_server::session_ids::new_session_id(&project, "");
+    let second = otter_server::session_ids::new_session_id(&project, "");
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let live = Rc::new(RefCell::new(Live::default()));
+    let props = RootProps {
+        session_id: first.to_string(),
+        token: mint(&first),
+        options: SessionOptions::with_api_url(server.url()),
+        log: log.clone(),
+        live: live.clone(),
+    };
+    let mut dom = VirtualDom::new_with_props(root, props);
+    dom.rebuild_in_place();
+    let count = |what: &str| log.borrow().iter().filter(|l| l.starts_with(what)).count();
+    drive(&mut dom, "first session_connected", || {
+        count("session_connected") == 1
+    })
+    .await;
+
+    // A signal prop: sent once; an equal value re-rendered is not sent again; a new value is.
+    live.borrow_mut().signal = Some(SignalRequest::new("t", "one"));
+    dom.mark_dirty(ScopeId::APP);
+    drive(&mut dom, "signal one", || count("signal one") == 1).await;
+    for _ in 0..3 {
+        dom.mark_dirty(ScopeId::APP);
+        dom.render_immediate(&mut NoOpMutations);
+    }
+    live.borrow_mut().signal = Some(SignalRequest::new("t", "two"));
+    dom.mark_dirty(ScopeId::APP);
+    drive(&mut dom, "signal two", || count("signal two") == 1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drive(&mut dom, "quiet", || true).await;
+    assert_eq!(count("signal one"), 1, "{:?}", log.borrow());
+
+    // New handlers: only the new closures see later events.
+    live.borrow_mut().handler_set = 1;
+    live.borrow_mut().signal = Some(SignalRequest::new("t", "three"));
+    dom.mark_dirty(ScopeId::APP);
+    drive(&mut dom, "signal three", || count("signal three") == 1).await;
+    assert!(
+        log.borrow()
+            .iter()
+            .any(|l| l == "signal three (handler set 1)"),
+        "{:?}",
+        log.borrow()
+    );
+
+    // New session and token: the old session is left, the new one joined.
+    live.borrow_mut().identity = Some((second.to_string(), mint(&second)));
+    dom.mark_dirty(ScopeId::APP);
+    drive(&mut dom, "second session_connected", || {
+        count("session_connected") == 2
+    })
+    .await;
+    assert!(
+        log.borrow()
+            .iter()
+            .any(|l| l == "session_disconnected ClientDisconnected"),
+        "{:?}",
+        log.borrow()
+    );
+}
+
+#[tokio::test]
+async fn use_session_outside_a_session_panics_saying_so() {
+    fn lonely() -> Element {
+        let _ = use_session();
+        rsx! { div {} }
+    }
+    // Dioxus catches a component's panic (it becomes a render error), so read the message from the hook.
+    let message = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new({
+        let message = message.clone();
+        move |info| *message.lock().unwrap() = info.to_string()
+    }));
+    let mut dom = VirtualDom::new(lonely);
+    dom.rebuild_in_place();
+    std::panic::set_hook(previous);
+    let message = message.lock().unwrap().clone();
+    assert!(
+        message.contains("use_session() must be called inside an OTSession"),
+        "{message:?}"
+    );
+}
