@@ -1,99 +1,17 @@
 //! `OTSession` headless (a `VirtualDom`, no renderer) against an in-process server and the real engine.
 
+mod common;
+
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+use common::*;
 use dioxus::dioxus_core::{NoOpMutations, ScopeId};
 use otter::{DisconnectReason, Role, Session, SessionEvent, SessionOptions};
 use otter_dioxus::prelude::*;
 use otter_server::tokens::{self, TokenFormat, TokenOptions};
 use otter_server::{ListenOptions, ServerConfig};
-
-const WAIT: Duration = Duration::from_secs(10);
-
-#[derive(Clone)]
-struct RootProps {
-    session_id: String,
-    token: String,
-    options: SessionOptions,
-    log: Rc<RefCell<Vec<String>>>,
-    /// What the root renders now; the test changes it and marks the root dirty.
-    live: Rc<RefCell<Live>>,
-}
-
-/// The props a test changes on a mounted `OTSession`.
-#[derive(Clone, Default)]
-struct Live {
-    /// Replaces session ID and token when set.
-    identity: Option<(String, String)>,
-    signal: Option<SignalRequest>,
-    /// Which handler set is current (a new set = new closures).
-    handler_set: u32,
-}
-
-fn root(props: RootProps) -> Element {
-    let log = props.log.clone();
-    let live = props.live.borrow().clone();
-    let set = live.handler_set;
-    let (session_id, token) = live
-        .identity
-        .clone()
-        .unwrap_or((props.session_id.clone(), props.token.clone()));
-    let handlers = SessionEventHandlers::default()
-        .session_connected({
-            let log = log.clone();
-            move |e: SessionConnectedEvent| {
-                log.borrow_mut()
-                    .push(format!("session_connected {}", e.connection.connection_id))
-            }
-        })
-        .session_disconnected({
-            let log = log.clone();
-            move |e: SessionDisconnectedEvent| {
-                log.borrow_mut()
-                    .push(format!("session_disconnected {:?}", e.reason))
-            }
-        })
-        .signal({
-            let log = log.clone();
-            move |e: SignalEvent| {
-                log.borrow_mut()
-                    .push(format!("signal {} (handler set {set})", e.data))
-            }
-        })
-        .connection_created({
-            let log = log.clone();
-            move |e: ConnectionEvent| {
-                log.borrow_mut()
-                    .push(format!("connection_created {}", e.connection.connection_id))
-            }
-        })
-        .connection_destroyed(move |_| log.borrow_mut().push("connection_destroyed".into()));
-    rsx! {
-        OTSession {
-            application_id: "100200",
-            session_id: session_id,
-            token: token,
-            options: props.options.clone(),
-            signal: live.signal.clone(),
-            event_handlers: handlers,
-        }
-    }
-}
-
-/// Runs the DOM's work until `done` holds (alternating `wait_for_work` and renders, as Dioxus 0.7 needs).
-async fn drive(dom: &mut VirtualDom, what: &str, done: impl Fn() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < WAIT, "timed out waiting for {what}");
-        tokio::select! {
-            _ = dom.wait_for_work() => {}
-            _ = tokio::time::sleep(Duration::from_millis(20)) => {}
-        }
-        dom.render_immediate(&mut NoOpMutations);
-    }
-}
 
 #[tokio::test]
 async fn mounting_connects_and_unmounting_leaves_without_calling_handlers() {

@@ -1,0 +1,116 @@
+//! The harness the component tests share: a root component whose `OTSession` props a test can change,
+//! and a driver for the headless `VirtualDom`.
+#![allow(dead_code)]
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use dioxus::dioxus_core::NoOpMutations;
+use otter::{ErrorEvent, SessionOptions};
+use otter_dioxus::prelude::*;
+
+pub const WAIT: Duration = Duration::from_secs(10);
+
+#[derive(Clone)]
+pub struct RootProps {
+    pub session_id: String,
+    pub token: String,
+    pub options: SessionOptions,
+    pub log: Rc<RefCell<Vec<String>>>,
+    /// What the root renders now; the test changes it and marks the root dirty.
+    pub live: Rc<RefCell<Live>>,
+}
+
+/// The props a test changes on a mounted `OTSession`.
+#[derive(Clone, Default)]
+pub struct Live {
+    /// Replaces session ID and token when set.
+    pub identity: Option<(String, String)>,
+    pub signal: Option<SignalRequest>,
+    /// Which handler set is current (a new set = new closures).
+    pub handler_set: u32,
+}
+
+pub fn root(props: RootProps) -> Element {
+    let log = props.log.clone();
+    let live = props.live.borrow().clone();
+    let set = live.handler_set;
+    let (session_id, token) = live
+        .identity
+        .clone()
+        .unwrap_or((props.session_id.clone(), props.token.clone()));
+    let handlers = SessionEventHandlers::default()
+        .session_connected({
+            let log = log.clone();
+            move |e: SessionConnectedEvent| {
+                log.borrow_mut()
+                    .push(format!("session_connected {}", e.connection.connection_id))
+            }
+        })
+        .session_disconnected({
+            let log = log.clone();
+            move |e: SessionDisconnectedEvent| {
+                log.borrow_mut()
+                    .push(format!("session_disconnected {:?}", e.reason))
+            }
+        })
+        .error({
+            let log = log.clone();
+            move |e: ErrorEvent| {
+                log.borrow_mut()
+                    .push(format!("error {} {}", e.error.code, e.error.name))
+            }
+        })
+        .signal({
+            let log = log.clone();
+            move |e: SignalEvent| {
+                log.borrow_mut()
+                    .push(format!("signal {} (handler set {set})", e.data))
+            }
+        })
+        .connection_created({
+            let log = log.clone();
+            move |e: ConnectionEvent| {
+                log.borrow_mut()
+                    .push(format!("connection_created {}", e.connection.connection_id))
+            }
+        })
+        .connection_destroyed(move |_| log.borrow_mut().push("connection_destroyed".into()));
+    rsx! {
+        OTSession {
+            application_id: "100200",
+            session_id: session_id,
+            token: token,
+            options: props.options.clone(),
+            signal: live.signal.clone(),
+            event_handlers: handlers,
+        }
+    }
+}
+
+/// Runs the DOM's work until `done` holds (alternating `wait_for_work` and renders, as Dioxus 0.7 needs).
+pub async fn drive(dom: &mut VirtualDom, what: &str, done: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < WAIT, "timed out waiting for {what}");
+        tokio::select! {
+            _ = dom.wait_for_work() => {}
+            _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+        }
+        dom.render_immediate(&mut NoOpMutations);
+    }
+}
+
+/// Waits until the server has no connections left, then a little more for background teardown.
+pub async fn settle(server: &otter_server::RunningServer, what: &str) {
+    let start = Instant::now();
+    while server.state().metrics.connections.get() != 0 {
+        assert!(
+            start.elapsed() < WAIT,
+            "{what}: connections left on the server"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+}

@@ -1,0 +1,93 @@
+//! Mounting and unmounting `OTSession` leaves nothing behind. Alone in its test binary, so the thread
+//! and file-descriptor counts of the process are this test's own.
+
+mod common;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use common::*;
+use otter::SessionOptions;
+use otter_dioxus::prelude::*;
+use otter_server::tokens::{self, TokenFormat, TokenOptions};
+use otter_server::{ListenOptions, ServerConfig};
+
+fn count_in(path: &str) -> usize {
+    std::fs::read_dir(path).map(|d| d.count()).unwrap_or(0)
+}
+
+fn threads() -> usize {
+    count_in("/proc/self/task")
+}
+
+#[tokio::test]
+async fn a_bad_token_reports_1004_and_mount_unmount_leaks_nothing() {
+    let config = ServerConfig::with_project("100200", "component-secret");
+    let project = config.projects[0].clone();
+    let server = otter_server::start(config, ListenOptions::default())
+        .await
+        .unwrap();
+    let sid = otter_server::session_ids::new_session_id(&project, "");
+    let options = SessionOptions::with_api_url(server.url());
+    let props = |token: String, log: &Rc<RefCell<Vec<String>>>| RootProps {
+        session_id: sid.to_string(),
+        token,
+        options: options.clone(),
+        log: log.clone(),
+        live: Default::default(),
+    };
+
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let mut dom = VirtualDom::new_with_props(root, props("not-a-token".into(), &log));
+    dom.rebuild_in_place();
+    drive(&mut dom, "error 1004", || {
+        log.borrow()
+            .iter()
+            .any(|l| l == "error 1004 OT_AUTHENTICATION_ERROR")
+    })
+    .await;
+    drop(dom);
+
+    // Mount and unmount 100 times: threads, sockets and server connections come back to where they were.
+    let token = || {
+        tokens::mint(
+            &project,
+            &sid,
+            &TokenOptions::default(),
+            TokenFormat::Jwt,
+            tokens::unix_now(),
+        )
+        .unwrap()
+    };
+    let mut warm = VirtualDom::new_with_props(root, props(token(), &Rc::default()));
+    warm.rebuild_in_place();
+    drive(&mut warm, "warm-up", || {
+        server.state().metrics.connections.get() == 1
+    })
+    .await;
+    drop(warm);
+    settle(&server, "warm-up").await;
+    let (threads_before, fds_before) = (threads(), count_in("/proc/self/fd"));
+    for _ in 0..100 {
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let mut dom = VirtualDom::new_with_props(root, props(token(), &log));
+        dom.rebuild_in_place();
+        drive(&mut dom, "connected", || {
+            log.borrow()
+                .iter()
+                .any(|l| l.starts_with("session_connected"))
+        })
+        .await;
+        drop(dom);
+    }
+    settle(&server, "after 100 mounts").await;
+    let (threads_after, fds_after) = (threads(), count_in("/proc/self/fd"));
+    assert!(
+        threads_after <= threads_before + 2,
+        "threads {threads_before} → {threads_after}"
+    );
+    assert!(
+        fds_after <= fds_before + 4,
+        "file descriptors {fds_before} → {fds_after}"
+    );
+}
