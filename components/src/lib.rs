@@ -15,17 +15,22 @@
 //! ```
 
 pub mod handlers;
+pub mod publisher;
 pub mod session;
 
 pub use handlers::SessionEventHandlers;
+pub use publisher::{OTPublisher, OTPublisherProps, PublisherEventHandlers};
 pub use session::{use_session, OTSession, OTSessionProps, SessionContext};
 
 /// What an app needs: `use otter_dioxus::prelude::*;`.
 pub mod prelude {
-    pub use crate::{use_session, OTSession, SessionEventHandlers};
+    pub use crate::{
+        use_session, OTPublisher, OTSession, PublisherEventHandlers, SessionEventHandlers,
+    };
     pub use dioxus::prelude::*;
     pub use otter::{
-        ConnectionDestroyedEvent, ConnectionEvent, ErrorEvent, SessionConnectedEvent,
-        SessionDisconnectedEvent, SessionOptions, SignalEvent, SignalRequest, StreamEvent,
+        AudioSourceChoice, ConnectionDestroyedEvent, ConnectionEvent, ErrorEvent,
+        PublisherProperties, SessionConnectedEvent, SessionDisconnectedEvent, SessionOptions,
+        SignalEvent, SignalRequest, StreamEvent, SubscriberProperties, VideoSourceChoice,
     };
 }
