@@ -17,15 +17,21 @@
 pub mod handlers;
 pub mod publisher;
 pub mod session;
+pub mod subscriber;
 
 pub use handlers::SessionEventHandlers;
 pub use publisher::{OTPublisher, OTPublisherProps, PublisherEventHandlers};
 pub use session::{use_session, OTSession, OTSessionProps, SessionContext};
+pub use subscriber::{
+    OTSubscriber, OTSubscriberProps, OTSubscriberView, OTSubscriberViewProps,
+    SubscriberEventHandlers,
+};
 
 /// What an app needs: `use otter_dioxus::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        use_session, OTPublisher, OTSession, PublisherEventHandlers, SessionEventHandlers,
+        use_session, OTPublisher, OTSession, OTSubscriber, OTSubscriberView,
+        PublisherEventHandlers, SessionEventHandlers, SubscriberEventHandlers,
     };
     pub use dioxus::prelude::*;
     pub use otter::{

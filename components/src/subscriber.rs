@@ -1,0 +1,209 @@
+//! `OTSubscriber` subscribes to every stream of the session (others', and its own with
+//! `subscribe_to_self`) and renders one [`OTSubscriberView`] per stream, or the `render` callback's
+//! layout. `OTSubscriberView` subscribes while mounted and also works on its own anywhere under
+//! `OTSession`. Subscriber events are per stream.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use dioxus::prelude::*;
+use otter::{StreamId, SubscriberEvent, SubscriberProperties};
+
+use crate::session::use_session;
+
+/// A handler of one stream's subscriber events: `(stream, event)`.
+pub type StreamHandler = Rc<dyn Fn(StreamId, SubscriberEvent)>;
+
+/// The handlers of an [`OTSubscriber`]: every subscriber event, with the stream it belongs to.
+#[derive(Clone, Default)]
+pub struct SubscriberEventHandlers {
+    /// Called for every event of every subscribed stream.
+    pub on_event: Option<StreamHandler>,
+}
+
+impl SubscriberEventHandlers {
+    /// Sets the handler.
+    pub fn on_event(mut self, h: impl Fn(StreamId, SubscriberEvent) + 'static) -> Self {
+        self.on_event = Some(Rc::new(h));
+        self
+    }
+}
+
+impl PartialEq for SubscriberEventHandlers {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.on_event, &other.on_event) {
+            (Some(a), Some(b)) => Rc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        }
+    }
+}
+
+/// What an `OTSubscriber` shares with the views it renders (also those of a `render` callback).
+#[derive(Clone)]
+struct SubscriberContext {
+    handlers: Rc<RefCell<SubscriberEventHandlers>>,
+    properties: Rc<
+        RefCell<(
+            SubscriberProperties,
+            HashMap<StreamId, SubscriberProperties>,
+        )>,
+    >,
+}
+
+/// The props of [`OTSubscriber`] (API.md §4).
+#[derive(Props, Clone, PartialEq)]
+pub struct OTSubscriberProps {
+    /// Applied to every stream.
+    #[props(default)]
+    pub properties: SubscriberProperties,
+    /// Per-stream overrides.
+    #[props(default)]
+    pub stream_properties: HashMap<StreamId, SubscriberProperties>,
+    /// Also subscribe to this client's own streams.
+    #[props(default)]
+    pub subscribe_to_self: bool,
+    /// Per-stream events; the latest handlers are the ones called.
+    #[props(default)]
+    pub event_handlers: SubscriberEventHandlers,
+    /// A custom layout: gets the stream IDs, returns `OTSubscriberView { stream_id }` elements.
+    #[props(default)]
+    pub render: Option<Callback<Vec<StreamId>, Element>>,
+    /// CSS class of each default view.
+    #[props(default)]
+    pub class: Option<String>,
+    /// Inline style of each default view.
+    #[props(default)]
+    pub style: Option<String>,
+}
+
+/// Subscribes to the session's streams.
+#[allow(non_snake_case)]
+pub fn OTSubscriber(props: OTSubscriberProps) -> Element {
+    let context = use_session();
+    let shared = use_context_provider(|| SubscriberContext {
+        handlers: Rc::new(RefCell::new(SubscriberEventHandlers::default())),
+        properties: Rc::new(RefCell::new((
+            SubscriberProperties::default(),
+            HashMap::new(),
+        ))),
+    });
+    *shared.handlers.borrow_mut() = props.event_handlers.clone();
+    *shared.properties.borrow_mut() = (props.properties.clone(), props.stream_properties.clone());
+    let mut streams = use_signal(Vec::<StreamId>::new);
+    let with_self = props.subscribe_to_self;
+    use_hook(|| {
+        spawn(async move {
+            let Some(session) = context.session() else {
+                return;
+            };
+            let mut state = session.watch_state();
+            loop {
+                let ids: Vec<StreamId> = {
+                    let st = state.borrow_and_update();
+                    let own = st.connection.as_ref().map(|c| c.connection_id.clone());
+                    st.streams
+                        .iter()
+                        .filter(|s| with_self || Some(&s.connection.connection_id) != own.as_ref())
+                        .map(|s| s.stream_id.clone())
+                        .collect()
+                };
+                if *streams.peek() != ids {
+                    streams.set(ids);
+                }
+                if state.changed().await.is_err() {
+                    return;
+                }
+            }
+        })
+    });
+    let ids = streams.read().clone();
+    if let Some(render) = &props.render {
+        return render.call(ids);
+    }
+    rsx! {
+        for id in ids {
+            OTSubscriberView { key: "{id}", stream_id: id.clone(), class: props.class.clone(), style: props.style.clone() }
+        }
+    }
+}
+
+/// The props of [`OTSubscriberView`].
+#[derive(Props, Clone, PartialEq)]
+pub struct OTSubscriberViewProps {
+    /// The stream to show.
+    pub stream_id: StreamId,
+    /// CSS class of the view.
+    #[props(default)]
+    pub class: Option<String>,
+    /// Inline style of the view.
+    #[props(default)]
+    pub style: Option<String>,
+}
+
+/// One stream's video (and audio), subscribed while mounted.
+#[allow(non_snake_case)]
+pub fn OTSubscriberView(props: OTSubscriberViewProps) -> Element {
+    let context = use_session();
+    let shared = try_use_context::<SubscriberContext>();
+    let mut video = use_signal(|| false);
+    let subscriber = use_hook(|| Rc::new(RefCell::new(None::<Rc<otter::Subscriber>>)));
+    use_hook(|| {
+        let (stream_id, subscriber) = (props.stream_id.clone(), subscriber.clone());
+        spawn(async move {
+            let Some(session) = context.session() else {
+                return;
+            };
+            let Some(stream) = session
+                .streams()
+                .into_iter()
+                .find(|s| s.stream_id == stream_id)
+            else {
+                return;
+            };
+            let properties = shared
+                .as_ref()
+                .map(|c| {
+                    let (all, per) = &*c.properties.borrow();
+                    per.get(&stream_id).cloned().unwrap_or_else(|| all.clone())
+                })
+                .unwrap_or_default();
+            let dispatch = |event: SubscriberEvent| {
+                if let Some(h) = shared
+                    .as_ref()
+                    .and_then(|c| c.handlers.borrow().on_event.clone())
+                {
+                    h(stream_id.clone(), event);
+                }
+            };
+            match session.subscribe(&stream, properties).await {
+                Ok(s) => {
+                    let s = Rc::new(s);
+                    let mut events = s.events();
+                    *subscriber.borrow_mut() = Some(s);
+                    while let Ok(event) = events.recv().await {
+                        if event == SubscriberEvent::VideoDataReceived {
+                            video.set(true);
+                        }
+                        dispatch(event);
+                    }
+                }
+                Err(e) => dispatch(SubscriberEvent::Error(e)),
+            }
+        })
+    });
+    use_drop({
+        let subscriber = subscriber.clone();
+        // Dropping the subscriber unsubscribes in the background.
+        move || drop(subscriber.borrow_mut().take())
+    });
+    rsx! {
+        div {
+            class: props.class.clone().unwrap_or_default(),
+            style: props.style.clone().unwrap_or_default(),
+            "data-otter-subscriber": props.stream_id.to_string(),
+            "data-video": video.read().to_string(),
+        }
+    }
+}

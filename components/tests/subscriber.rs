@@ -1,0 +1,115 @@
+//! `OTSubscriber` headless: one view per remote stream, per-stream events, views go with their streams.
+
+mod common;
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::rc::Rc;
+
+use common::drive;
+use otter::{Role, Session, SubscriberEvent};
+use otter_dioxus::prelude::*;
+use otter_server::tokens::{self, TokenFormat, TokenOptions};
+use otter_server::{ListenOptions, ServerConfig};
+
+#[derive(Clone)]
+struct Props {
+    session_id: String,
+    token: String,
+    options: SessionOptions,
+    seen: Rc<RefCell<HashSet<String>>>,
+}
+
+fn root(props: Props) -> Element {
+    let seen = props.seen.clone();
+    let handlers = SubscriberEventHandlers::default().on_event(move |stream, event| {
+        if event == SubscriberEvent::VideoDataReceived {
+            seen.borrow_mut().insert(stream.to_string());
+        }
+    });
+    rsx! {
+        OTSession { application_id: "100200", session_id: props.session_id.clone(), token: props.token.clone(), options: props.options.clone(),
+            OTSubscriber { event_handlers: handlers }
+        }
+    }
+}
+
+fn views(dom: &VirtualDom) -> usize {
+    dioxus_ssr::render(dom)
+        .matches("data-otter-subscriber")
+        .count()
+}
+
+#[tokio::test]
+async fn one_view_per_remote_stream_with_per_stream_events() {
+    let config = ServerConfig::with_project("100200", "component-secret");
+    let project = config.projects[0].clone();
+    let server = otter_server::start(config, ListenOptions::default())
+        .await
+        .unwrap();
+    let sid = otter_server::session_ids::new_session_id(&project, "");
+    let token = || {
+        tokens::mint(
+            &project,
+            &sid,
+            &TokenOptions {
+                role: Role::Publisher,
+                ..Default::default()
+            },
+            TokenFormat::Jwt,
+            tokens::unix_now(),
+        )
+        .unwrap()
+    };
+    let options = SessionOptions::with_api_url(server.url());
+    let props = PublisherProperties {
+        video_source: VideoSourceChoice::TestPattern,
+        audio_source: AudioSourceChoice::Tone(440.0),
+        resolution: (160, 120),
+        frame_rate: 15,
+        ..Default::default()
+    };
+    let mut remote = Vec::new();
+    for _ in 0..2 {
+        let s = Session::init("100200", sid.as_str(), options.clone());
+        s.connect(&token()).await.unwrap();
+        let p = s.publish(props.clone()).await.unwrap();
+        remote.push((s, p));
+    }
+    let seen = Rc::new(RefCell::new(HashSet::new()));
+    let mut dom = VirtualDom::new_with_props(
+        root,
+        Props {
+            session_id: sid.to_string(),
+            token: token(),
+            options,
+            seen: seen.clone(),
+        },
+    );
+    dom.rebuild_in_place();
+    drive(&mut dom, "video from both streams", || {
+        seen.borrow().len() == 2
+    })
+    .await;
+    for (_, p) in &remote {
+        assert!(seen.borrow().contains(p.stream().stream_id.as_str()));
+    }
+    assert_eq!(views(&dom), 2);
+
+    // A publisher leaves: its view goes.
+    let (leaving, publisher) = remote.pop().unwrap();
+    drop(publisher);
+    leaving.disconnect().await;
+    let start = std::time::Instant::now();
+    while views(&dom) != 1 {
+        assert!(
+            start.elapsed() < common::WAIT,
+            "the departed stream's view stayed"
+        );
+        tokio::select! {
+            _ = dom.wait_for_work() => {}
+            _ = tokio::time::sleep(std::time::Duration::from_millis(20)) => {}
+        }
+        dom.render_immediate(&mut dioxus::dioxus_core::NoOpMutations);
+    }
+}
