@@ -7,10 +7,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use common::*;
-use otter::SessionOptions;
 use otter_dioxus::prelude::*;
-use otter_server::tokens::{self, TokenFormat, TokenOptions};
-use otter_server::{ListenOptions, ServerConfig};
 
 fn count_in(path: &str) -> usize {
     std::fs::read_dir(path).map(|d| d.count()).unwrap_or(0)
@@ -22,13 +19,8 @@ fn threads() -> usize {
 
 #[tokio::test]
 async fn a_bad_token_reports_1004_and_mount_unmount_leaks_nothing() {
-    let config = ServerConfig::with_project("100200", "component-secret");
-    let project = config.projects[0].clone();
-    let server = otter_server::start(config, ListenOptions::default())
-        .await
-        .unwrap();
-    let sid = otter_server::session_ids::new_session_id(&project, "");
-    let options = SessionOptions::with_api_url(server.url());
+    let fixture = Fixture::start().await;
+    let (server, sid, options) = (&fixture.server, fixture.session.clone(), fixture.options());
     let props = |token: String, log: &Rc<RefCell<Vec<String>>>| RootProps {
         session_id: sid.to_string(),
         token,
@@ -49,16 +41,7 @@ async fn a_bad_token_reports_1004_and_mount_unmount_leaks_nothing() {
     drop(dom);
 
     // Mount and unmount 100 times: threads, sockets and server connections come back to where they were.
-    let token = || {
-        tokens::mint(
-            &project,
-            &sid,
-            &TokenOptions::default(),
-            TokenFormat::Jwt,
-            tokens::unix_now(),
-        )
-        .unwrap()
-    };
+    let token = || fixture.token();
     let mut warm = VirtualDom::new_with_props(root, props(token(), &Rc::default()));
     warm.rebuild_in_place();
     drive(&mut warm, "warm-up", || {
@@ -66,7 +49,7 @@ async fn a_bad_token_reports_1004_and_mount_unmount_leaks_nothing() {
     })
     .await;
     drop(warm);
-    settle(&server, "warm-up").await;
+    settle(server, "warm-up").await;
     let (threads_before, fds_before) = (threads(), count_in("/proc/self/fd"));
     for _ in 0..100 {
         let log = Rc::new(RefCell::new(Vec::new()));
@@ -80,7 +63,7 @@ async fn a_bad_token_reports_1004_and_mount_unmount_leaks_nothing() {
         .await;
         drop(dom);
     }
-    settle(&server, "after 100 mounts").await;
+    settle(server, "after 100 mounts").await;
     let (threads_after, fds_after) = (threads(), count_in("/proc/self/fd"));
     assert!(
         threads_after <= threads_before + 2,

@@ -5,12 +5,10 @@ mod common;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use common::{drive, WAIT};
+use common::{drive, Fixture, WAIT};
 use dioxus::dioxus_core::{NoOpMutations, ScopeId};
-use otter::{Role, Session, SessionEvent, StreamDestroyedReason};
+use otter::{Session, SessionEvent, StreamDestroyedReason};
 use otter_dioxus::prelude::*;
-use otter_server::tokens::{self, TokenFormat, TokenOptions};
-use otter_server::{ListenOptions, ServerConfig};
 
 #[derive(Clone)]
 struct Props {
@@ -59,25 +57,9 @@ async fn next_event<T>(
 
 #[tokio::test]
 async fn a_mounted_publisher_publishes_toggles_and_unpublishes() {
-    let config = ServerConfig::with_project("100200", "component-secret");
-    let project = config.projects[0].clone();
-    let server = otter_server::start(config, ListenOptions::default())
-        .await
-        .unwrap();
-    let sid = otter_server::session_ids::new_session_id(&project, "");
-    let token = || {
-        tokens::mint(
-            &project,
-            &sid,
-            &TokenOptions {
-                role: Role::Publisher,
-                ..Default::default()
-            },
-            TokenFormat::Jwt,
-            tokens::unix_now(),
-        )
-        .unwrap()
-    };
+    let fixture = Fixture::start().await;
+    let (server, sid) = (&fixture.server, fixture.session.clone());
+    let token = || fixture.token();
     let options = SessionOptions::with_api_url(server.url());
     let watcher = Session::init("100200", sid.as_str(), options.clone());
     let mut events = watcher.events();

@@ -8,32 +8,14 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use dioxus::dioxus_core::{NoOpMutations, ScopeId};
-use otter::{DisconnectReason, Role, Session, SessionEvent, SessionOptions};
+use otter::{DisconnectReason, Session, SessionEvent, SessionOptions};
 use otter_dioxus::prelude::*;
-use otter_server::tokens::{self, TokenFormat, TokenOptions};
-use otter_server::{ListenOptions, ServerConfig};
 
 #[tokio::test]
 async fn mounting_connects_and_unmounting_leaves_without_calling_handlers() {
-    let config = ServerConfig::with_project("100200", "component-secret");
-    let project = config.projects[0].clone();
-    let server = otter_server::start(config, ListenOptions::default())
-        .await
-        .unwrap();
-    let sid = otter_server::session_ids::new_session_id(&project, "");
-    let token = || {
-        tokens::mint(
-            &project,
-            &sid,
-            &TokenOptions {
-                role: Role::Publisher,
-                ..Default::default()
-            },
-            TokenFormat::Jwt,
-            tokens::unix_now(),
-        )
-        .unwrap()
-    };
+    let fixture = Fixture::start().await;
+    let (server, sid) = (&fixture.server, fixture.session.clone());
+    let token = || fixture.token();
     let options = SessionOptions::with_api_url(server.url());
 
     let log = Rc::new(RefCell::new(Vec::new()));
@@ -102,32 +84,15 @@ async fn mounting_connects_and_unmounting_leaves_without_calling_handlers() {
 
 #[tokio::test]
 async fn identity_signal_and_handler_changes_on_a_mounted_session() {
-    let config = ServerConfig::with_project("100200", "component-secret");
-    let project = config.projects[0].clone();
-    let server = otter_server::start(config, ListenOptions::default())
-        .await
-        .unwrap();
-    let mint = |sid: &otter::SessionId| {
-        tokens::mint(
-            &project,
-            sid,
-            &TokenOptions {
-                role: Role::Publisher,
-                ..Default::default()
-            },
-            TokenFormat::Jwt,
-            tokens::unix_now(),
-        )
-        .unwrap()
-    };
-    let first = otter_server::session_ids::new_session_id(&project, "");
-    let second = otter_server::session_ids::new_session_id(&project, "");
+    let fixture = Fixture::start().await;
+    let mint = |sid: &otter::SessionId| fixture.token_for(sid);
+    let (first, second) = (fixture.session.clone(), fixture.new_session());
     let log = Rc::new(RefCell::new(Vec::new()));
     let live = Rc::new(RefCell::new(Live::default()));
     let props = RootProps {
         session_id: first.to_string(),
         token: mint(&first),
-        options: SessionOptions::with_api_url(server.url()),
+        options: fixture.options(),
         log: log.clone(),
         live: live.clone(),
     };

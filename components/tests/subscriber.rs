@@ -6,11 +6,9 @@ use std::cell::RefCell;
 use std::collections::HashSet;
 use std::rc::Rc;
 
-use common::drive;
-use otter::{Role, Session, SubscriberEvent};
+use common::{drive, Fixture};
+use otter::{Session, SubscriberEvent};
 use otter_dioxus::prelude::*;
-use otter_server::tokens::{self, TokenFormat, TokenOptions};
-use otter_server::{ListenOptions, ServerConfig};
 
 #[derive(Clone)]
 struct Props {
@@ -42,25 +40,9 @@ fn views(dom: &VirtualDom) -> usize {
 
 #[tokio::test]
 async fn one_view_per_remote_stream_with_per_stream_events() {
-    let config = ServerConfig::with_project("100200", "component-secret");
-    let project = config.projects[0].clone();
-    let server = otter_server::start(config, ListenOptions::default())
-        .await
-        .unwrap();
-    let sid = otter_server::session_ids::new_session_id(&project, "");
-    let token = || {
-        tokens::mint(
-            &project,
-            &sid,
-            &TokenOptions {
-                role: Role::Publisher,
-                ..Default::default()
-            },
-            TokenFormat::Jwt,
-            tokens::unix_now(),
-        )
-        .unwrap()
-    };
+    let fixture = Fixture::start().await;
+    let (server, sid) = (&fixture.server, fixture.session.clone());
+    let token = || fixture.token();
     let options = SessionOptions::with_api_url(server.url());
     let props = PublisherProperties {
         video_source: VideoSourceChoice::TestPattern,

@@ -114,3 +114,57 @@ pub async fn settle(server: &otter_server::RunningServer, what: &str) {
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
 }
+
+/// A real server on loopback with one project and a session, and tokens for it.
+pub struct Fixture {
+    pub server: otter_server::RunningServer,
+    pub project: otter_server::Project,
+    pub session: otter::SessionId,
+}
+
+impl Fixture {
+    pub async fn start() -> Self {
+        let config = otter_server::ServerConfig::with_project("100200", "component-secret");
+        let project = config.projects[0].clone();
+        let server = otter_server::start(config, otter_server::ListenOptions::default())
+            .await
+            .expect("server starts");
+        let session = otter_server::session_ids::new_session_id(&project, "");
+        Self {
+            server,
+            project,
+            session,
+        }
+    }
+
+    /// A publisher token for this fixture's session.
+    pub fn token(&self) -> String {
+        self.token_for(&self.session)
+    }
+
+    /// A publisher token for `session`.
+    pub fn token_for(&self, session: &otter::SessionId) -> String {
+        use otter_server::tokens::{self, TokenFormat, TokenOptions};
+        let options = TokenOptions {
+            role: otter::Role::Publisher,
+            ..Default::default()
+        };
+        tokens::mint(
+            &self.project,
+            session,
+            &options,
+            TokenFormat::Jwt,
+            tokens::unix_now(),
+        )
+        .expect("a valid token")
+    }
+
+    /// Another session of the same project.
+    pub fn new_session(&self) -> otter::SessionId {
+        otter_server::session_ids::new_session_id(&self.project, "")
+    }
+
+    pub fn options(&self) -> SessionOptions {
+        SessionOptions::with_api_url(self.server.url())
+    }
+}
