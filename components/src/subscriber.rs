@@ -41,15 +41,26 @@ impl PartialEq for SubscriberEventHandlers {
 }
 
 /// What an `OTSubscriber` shares with the views it renders (also those of a `render` callback).
+/// The properties an `OTSubscriber` applies: to every stream, and per stream.
+type Properties = (
+    SubscriberProperties,
+    HashMap<StreamId, SubscriberProperties>,
+);
+
 #[derive(Clone)]
 struct SubscriberContext {
     handlers: Rc<RefCell<SubscriberEventHandlers>>,
-    properties: Rc<
-        RefCell<(
-            SubscriberProperties,
-            HashMap<StreamId, SubscriberProperties>,
-        )>,
-    >,
+    /// A signal, so the views re-render (and re-apply) when the properties change.
+    properties: Signal<Properties>,
+}
+
+impl SubscriberContext {
+    /// What `stream` should be subscribed with: its override, else the common properties. Reading it
+    /// subscribes the calling component to changes.
+    fn properties_for(&self, stream: &StreamId) -> SubscriberProperties {
+        let (all, per) = &*self.properties.read();
+        per.get(stream).cloned().unwrap_or_else(|| all.clone())
+    }
 }
 
 /// The props of [`OTSubscriber`] (API.md §4).
@@ -82,15 +93,16 @@ pub struct OTSubscriberProps {
 #[allow(non_snake_case)]
 pub fn OTSubscriber(props: OTSubscriberProps) -> Element {
     let context = use_session();
-    let shared = use_context_provider(|| SubscriberContext {
+    let properties = use_signal(|| (props.properties.clone(), props.stream_properties.clone()));
+    let mut shared = use_context_provider(|| SubscriberContext {
         handlers: Rc::new(RefCell::new(SubscriberEventHandlers::default())),
-        properties: Rc::new(RefCell::new((
-            SubscriberProperties::default(),
-            HashMap::new(),
-        ))),
+        properties,
     });
     *shared.handlers.borrow_mut() = props.event_handlers.clone();
-    *shared.properties.borrow_mut() = (props.properties.clone(), props.stream_properties.clone());
+    let current = (props.properties.clone(), props.stream_properties.clone());
+    if *shared.properties.peek() != current {
+        shared.properties.set(current);
+    }
     let mut streams = use_signal(Vec::<StreamId>::new);
     let with_self = props.subscribe_to_self;
     use_hook(|| {
@@ -149,8 +161,14 @@ pub fn OTSubscriberView(props: OTSubscriberViewProps) -> Element {
     let shared = try_use_context::<SubscriberContext>();
     let mut video = use_signal(|| false);
     let subscriber = use_hook(|| Rc::new(RefCell::new(None::<Rc<otter::Subscriber>>)));
+    let applied_at_start = use_hook(|| Rc::new(RefCell::new(None::<SubscriberProperties>)));
     use_hook(|| {
-        let (stream_id, subscriber) = (props.stream_id.clone(), subscriber.clone());
+        let (stream_id, subscriber, applied_at_start) = (
+            props.stream_id.clone(),
+            subscriber.clone(),
+            applied_at_start.clone(),
+        );
+        let shared = shared.clone();
         spawn(async move {
             let Some(session) = context.session() else {
                 return;
@@ -162,13 +180,11 @@ pub fn OTSubscriberView(props: OTSubscriberViewProps) -> Element {
             else {
                 return;
             };
-            let properties = shared
-                .as_ref()
-                .map(|c| {
-                    let (all, per) = &*c.properties.borrow();
-                    per.get(&stream_id).cloned().unwrap_or_else(|| all.clone())
-                })
-                .unwrap_or_default();
+            let properties = shared.as_ref().map(|c| {
+                let (all, per) = &*c.properties.peek();
+                per.get(&stream_id).cloned().unwrap_or_else(|| all.clone())
+            });
+            let properties = properties.unwrap_or_default();
             let dispatch = |event: SubscriberEvent| {
                 if let Some(h) = shared
                     .as_ref()
@@ -177,11 +193,12 @@ pub fn OTSubscriberView(props: OTSubscriberViewProps) -> Element {
                     h(stream_id.clone(), event);
                 }
             };
-            match session.subscribe(&stream, properties).await {
+            match session.subscribe(&stream, properties.clone()).await {
                 Ok(s) => {
                     let s = Rc::new(s);
                     let mut events = s.events();
                     *subscriber.borrow_mut() = Some(s);
+                    *applied_at_start.borrow_mut() = Some(properties);
                     while let Ok(event) = events.recv().await {
                         if event == SubscriberEvent::VideoDataReceived {
                             video.set(true);
@@ -193,6 +210,27 @@ pub fn OTSubscriberView(props: OTSubscriberViewProps) -> Element {
             }
         })
     });
+    // Live properties: what the nearest OTSubscriber asks for now, applied to the running subscription.
+    let wanted = shared.as_ref().map(|c| c.properties_for(&props.stream_id));
+    let applied = applied_at_start;
+    let live = subscriber.borrow().clone();
+    if let (Some(sub), Some(wanted)) = (live, wanted) {
+        let mut applied = applied.borrow_mut();
+        let before = applied.clone().unwrap_or_default();
+        if applied.as_ref() != Some(&wanted) {
+            let audio = (before.subscribe_to_audio != wanted.subscribe_to_audio)
+                .then_some(wanted.subscribe_to_audio);
+            let video = (before.subscribe_to_video != wanted.subscribe_to_video)
+                .then_some(wanted.subscribe_to_video);
+            sub.set_audio_volume(wanted.audio_volume);
+            if audio.is_some() || video.is_some() {
+                spawn(async move {
+                    let _ = sub.set_subscribe(audio, video).await;
+                });
+            }
+            *applied = Some(wanted);
+        }
+    }
     use_drop({
         let subscriber = subscriber.clone();
         // Dropping the subscriber unsubscribes in the background.

@@ -95,3 +95,91 @@ async fn one_view_per_remote_stream_with_per_stream_events() {
         dom.render_immediate(&mut dioxus::dioxus_core::NoOpMutations);
     }
 }
+
+#[derive(Clone)]
+struct RenderProps {
+    fixture_session: String,
+    token: String,
+    options: SessionOptions,
+    events: Rc<RefCell<Vec<String>>>,
+    /// Per-stream overrides the test changes.
+    stream_properties:
+        Rc<RefCell<std::collections::HashMap<otter::StreamId, SubscriberProperties>>>,
+}
+
+fn custom_layout(props: RenderProps) -> Element {
+    let events = props.events.clone();
+    let handlers = SubscriberEventHandlers::default().on_event(move |stream, event| {
+        events.borrow_mut().push(format!("{stream} {event:?}"));
+    });
+    let render = Callback::new(|ids: Vec<otter::StreamId>| {
+        rsx! {
+            for id in ids {
+                OTSubscriberView { key: "{id}", stream_id: id.clone(), class: "custom-tile".to_string() }
+            }
+        }
+    });
+    let stream_properties = props.stream_properties.borrow().clone();
+    rsx! {
+        OTSession { application_id: "100200", session_id: props.fixture_session.clone(), token: props.token.clone(), options: props.options.clone(),
+            OTSubscriber { event_handlers: handlers, render, stream_properties }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_render_callback_lays_out_views_and_stream_properties_apply_live() {
+    let fixture = Fixture::start().await;
+    let remote = Session::init("100200", fixture.session.as_str(), fixture.options());
+    remote.connect(&fixture.token()).await.unwrap();
+    let publisher = remote
+        .publish(PublisherProperties {
+            video_source: VideoSourceChoice::TestPattern,
+            audio_source: AudioSourceChoice::Tone(440.0),
+            resolution: (160, 120),
+            frame_rate: 15,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let stream_id = publisher.stream().stream_id.clone();
+    let events = Rc::new(RefCell::new(Vec::new()));
+    let overrides = Rc::new(RefCell::new(std::collections::HashMap::new()));
+    let props = RenderProps {
+        fixture_session: fixture.session.to_string(),
+        token: fixture.token(),
+        options: fixture.options(),
+        events: events.clone(),
+        stream_properties: overrides.clone(),
+    };
+    let mut dom = VirtualDom::new_with_props(custom_layout, props);
+    dom.rebuild_in_place();
+    let has = |what: &str| {
+        events
+            .borrow()
+            .iter()
+            .any(|e| e == &format!("{stream_id} {what}"))
+    };
+    drive(&mut dom, "video in the custom layout", || {
+        has("VideoDataReceived")
+    })
+    .await;
+    assert!(
+        dioxus_ssr::render(&dom).contains("custom-tile"),
+        "the render callback's views are not rendered"
+    );
+
+    // A per-stream override turns this stream's video off, live.
+    overrides.borrow_mut().insert(
+        stream_id.clone(),
+        SubscriberProperties {
+            subscribe_to_video: false,
+            ..Default::default()
+        },
+    );
+    dom.mark_dirty(dioxus::dioxus_core::ScopeId::APP);
+    drive(&mut dom, "video disabled by the override", || {
+        has("VideoDisabled(SubscribeToVideo)")
+    })
+    .await;
+}
