@@ -22,6 +22,10 @@ pub struct PublisherEventHandlers {
     pub error: Option<Handler<otter::OtError>>,
     /// Microphone loudness, 0.0–1.0, about ten times a second.
     pub audio_level: Option<Handler<f32>>,
+    /// Audio sent, once a second.
+    pub audio_network_stats: Option<Handler<otter::NetworkStats>>,
+    /// Video sent, once a second.
+    pub video_network_stats: Option<Handler<otter::NetworkStats>>,
 }
 
 impl PublisherEventHandlers {
@@ -46,6 +50,17 @@ impl PublisherEventHandlers {
         self
     }
 
+    /// Sets `audio_network_stats`.
+    pub fn audio_network_stats(mut self, h: impl Fn(otter::NetworkStats) + 'static) -> Self {
+        self.audio_network_stats = Some(Rc::new(h));
+        self
+    }
+    /// Sets `video_network_stats`.
+    pub fn video_network_stats(mut self, h: impl Fn(otter::NetworkStats) + 'static) -> Self {
+        self.video_network_stats = Some(Rc::new(h));
+        self
+    }
+
     fn dispatch(&self, event: PublisherEvent) {
         match event {
             PublisherEvent::StreamCreated(s) => self.stream_created.as_ref().map(|h| h(s)),
@@ -54,6 +69,8 @@ impl PublisherEventHandlers {
             }
             PublisherEvent::Error(e) => self.error.as_ref().map(|h| h(e)),
             PublisherEvent::AudioLevel(l) => self.audio_level.as_ref().map(|h| h(l)),
+            PublisherEvent::AudioNetworkStats(n) => self.audio_network_stats.as_ref().map(|h| h(n)),
+            PublisherEvent::VideoNetworkStats(n) => self.video_network_stats.as_ref().map(|h| h(n)),
             _ => None,
         };
     }
@@ -72,6 +89,8 @@ impl PartialEq for PublisherEventHandlers {
             && same(&self.stream_destroyed, &other.stream_destroyed)
             && same(&self.error, &other.error)
             && same(&self.audio_level, &other.audio_level)
+            && same(&self.audio_network_stats, &other.audio_network_stats)
+            && same(&self.video_network_stats, &other.video_network_stats)
     }
 }
 

@@ -8,39 +8,106 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use dioxus::prelude::*;
-use otter::{StreamId, SubscriberEvent, SubscriberProperties};
+use otter::{StreamId, SubscriberEvent, SubscriberProperties, VideoReason};
 
 use crate::session::use_session;
 
-/// A handler of one stream's subscriber events: `(stream, event)`.
-pub type StreamHandler = Rc<dyn Fn(StreamId, SubscriberEvent)>;
+/// A handler of one stream's events of payload `E`: `(stream, payload)`.
+pub type StreamHandler<E> = Rc<dyn Fn(StreamId, E)>;
 
-/// The handlers of an [`OTSubscriber`]: every subscriber event, with the stream it belongs to.
-#[derive(Clone, Default)]
-pub struct SubscriberEventHandlers {
-    /// Called for every event of every subscribed stream.
-    pub on_event: Option<StreamHandler>,
+macro_rules! subscriber_handlers {
+    ($( $(#[$doc:meta])* $key:ident : $payload:ty ),* $(,)?) => {
+        /// The handlers of an [`OTSubscriber`] (API.md §4): one optional closure per event key, each told
+        /// which stream the event belongs to. `on_event` sees every event.
+        #[derive(Clone, Default)]
+        pub struct SubscriberEventHandlers {
+            /// Every event of every stream.
+            pub on_event: Option<StreamHandler<SubscriberEvent>>,
+            $( $(#[$doc])* pub $key: Option<StreamHandler<$payload>>, )*
+        }
+
+        impl SubscriberEventHandlers {
+            /// Sets the handler of every event.
+            pub fn on_event(mut self, h: impl Fn(StreamId, SubscriberEvent) + 'static) -> Self {
+                self.on_event = Some(Rc::new(h));
+                self
+            }
+            $(
+                $(#[$doc])*
+                pub fn $key(mut self, h: impl Fn(StreamId, $payload) + 'static) -> Self {
+                    self.$key = Some(Rc::new(h));
+                    self
+                }
+            )*
+        }
+
+        impl PartialEq for SubscriberEventHandlers {
+            fn eq(&self, other: &Self) -> bool {
+                fn same<E>(a: &Option<StreamHandler<E>>, b: &Option<StreamHandler<E>>) -> bool {
+                    match (a, b) {
+                        (Some(a), Some(b)) => Rc::ptr_eq(a, b),
+                        (None, None) => true,
+                        _ => false,
+                    }
+                }
+                same(&self.on_event, &other.on_event) $( && same(&self.$key, &other.$key) )*
+            }
+        }
+    };
+}
+
+subscriber_handlers! {
+    /// Media is flowing.
+    connected: (),
+    /// Media stopped arriving (network interruption).
+    disconnected: (),
+    /// Media is back.
+    reconnected: (),
+    /// The first frame was decoded.
+    video_data_received: (),
+    /// Video stopped, and why.
+    video_disabled: VideoReason,
+    /// Video is back, and why.
+    video_enabled: VideoReason,
+    /// Received loudness, 0.0–1.0, about ten times a second.
+    audio_level: f32,
+    /// Audio received, once a second.
+    audio_network_stats: otter::NetworkStats,
+    /// Video received, once a second.
+    video_network_stats: otter::NetworkStats,
+    /// Something failed.
+    error: otter::OtError,
 }
 
 impl SubscriberEventHandlers {
-    /// Sets the handler.
-    pub fn on_event(mut self, h: impl Fn(StreamId, SubscriberEvent) + 'static) -> Self {
-        self.on_event = Some(Rc::new(h));
-        self
-    }
-}
-
-impl PartialEq for SubscriberEventHandlers {
-    fn eq(&self, other: &Self) -> bool {
-        match (&self.on_event, &other.on_event) {
-            (Some(a), Some(b)) => Rc::ptr_eq(a, b),
-            (None, None) => true,
-            _ => false,
+    /// Calls `on_event` and the handler of `event`'s key.
+    fn dispatch(&self, stream: &StreamId, event: SubscriberEvent) {
+        if let Some(h) = &self.on_event {
+            h(stream.clone(), event.clone());
         }
+        let s = stream.clone();
+        let _ = match event {
+            SubscriberEvent::Connected => self.connected.as_ref().map(|h| h(s, ())),
+            SubscriberEvent::Disconnected => self.disconnected.as_ref().map(|h| h(s, ())),
+            SubscriberEvent::Reconnected => self.reconnected.as_ref().map(|h| h(s, ())),
+            SubscriberEvent::VideoDataReceived => {
+                self.video_data_received.as_ref().map(|h| h(s, ()))
+            }
+            SubscriberEvent::VideoDisabled(r) => self.video_disabled.as_ref().map(|h| h(s, r)),
+            SubscriberEvent::VideoEnabled(r) => self.video_enabled.as_ref().map(|h| h(s, r)),
+            SubscriberEvent::AudioLevel(l) => self.audio_level.as_ref().map(|h| h(s, l)),
+            SubscriberEvent::AudioNetworkStats(n) => {
+                self.audio_network_stats.as_ref().map(|h| h(s, n))
+            }
+            SubscriberEvent::VideoNetworkStats(n) => {
+                self.video_network_stats.as_ref().map(|h| h(s, n))
+            }
+            SubscriberEvent::Error(e) => self.error.as_ref().map(|h| h(s, e)),
+            _ => None,
+        };
     }
 }
 
-/// What an `OTSubscriber` shares with the views it renders (also those of a `render` callback).
 /// The properties an `OTSubscriber` applies: to every stream, and per stream.
 type Properties = (
     SubscriberProperties,
@@ -186,11 +253,10 @@ pub fn OTSubscriberView(props: OTSubscriberViewProps) -> Element {
             });
             let properties = properties.unwrap_or_default();
             let dispatch = |event: SubscriberEvent| {
-                if let Some(h) = shared
-                    .as_ref()
-                    .and_then(|c| c.handlers.borrow().on_event.clone())
-                {
-                    h(stream_id.clone(), event);
+                if let Some(c) = shared.as_ref() {
+                    // Clone out, so a handler may cause a re-render that replaces the handlers.
+                    let current = c.handlers.borrow().clone();
+                    current.dispatch(&stream_id, event);
                 }
             };
             match session.subscribe(&stream, properties.clone()).await {

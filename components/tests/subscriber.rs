@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::rc::Rc;
 
 use common::{drive, Fixture};
-use otter::{Session, SubscriberEvent};
+use otter::Session;
 use otter_dioxus::prelude::*;
 
 #[derive(Clone)]
@@ -20,10 +20,8 @@ struct Props {
 
 fn root(props: Props) -> Element {
     let seen = props.seen.clone();
-    let handlers = SubscriberEventHandlers::default().on_event(move |stream, event| {
-        if event == SubscriberEvent::VideoDataReceived {
-            seen.borrow_mut().insert(stream.to_string());
-        }
+    let handlers = SubscriberEventHandlers::default().video_data_received(move |stream, ()| {
+        seen.borrow_mut().insert(stream.to_string());
     });
     rsx! {
         OTSession { application_id: "100200", session_id: props.session_id.clone(), token: props.token.clone(), options: props.options.clone(),
