@@ -13,13 +13,12 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::Context;
 use clap::Args;
 use serde_json::json;
 
 use crate::bench_support::{
-    new_session, raise_fd_limit, report_line, token, udp_socket_drops, ChildProcess, ServerProcess,
-    KEY,
+    new_session, raise_fd_limit, report_line, start_publisher, token, udp_socket_drops,
+    ChildProcess, ServerProcess,
 };
 use crate::join_media::parse_bitrate;
 
@@ -115,37 +114,24 @@ pub async fn run(args: BenchFanoutArgs) -> anyhow::Result<ExitCode> {
     let server = ServerProcess::start()?;
     let session_id = new_session();
     let (bitrate, budget) = (args.bitrate.to_string(), (args.budget + 120).to_string());
-    let publisher_token = token(&session_id);
-    let mut publisher = ChildProcess::start(&[
-        "join",
-        "--url",
-        &server.url,
-        "--api-key",
-        KEY,
-        "--session",
-        session_id.as_str(),
-        "--token",
-        &publisher_token,
-        "--publish",
-        "noise",
-        "--video-bitrate",
-        &bitrate,
-        "--resolution",
-        &args.resolution,
-        "--audio",
-        "none",
-        "--subscribe",
-        "none",
-        "--duration",
-        &budget,
-    ])?;
-    let created = publisher
-        .wait_for("stream_created")
-        .context("the publisher did not publish")?;
-    let stream_id = created["stream_id"]
-        .as_str()
-        .context("no stream_id")?
-        .to_owned();
+    let (publisher, stream_id) = start_publisher(
+        &server,
+        &session_id,
+        &[
+            "--publish",
+            "noise",
+            "--video-bitrate",
+            &bitrate,
+            "--resolution",
+            &args.resolution,
+            "--audio",
+            "none",
+            "--subscribe",
+            "none",
+            "--duration",
+            &budget,
+        ],
+    )?;
     let steps_arg = steps
         .iter()
         .map(ToString::to_string)

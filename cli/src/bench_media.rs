@@ -14,7 +14,7 @@ use otter::{Session, SessionEvent, SessionOptions, SubscriberProperties};
 use serde_json::json;
 
 use crate::bench_support::{
-    new_session, percentile, report_line, token, ChildProcess, ServerProcess, KEY,
+    new_session, percentile, report_line, start_publisher, token, ServerProcess, KEY,
 };
 
 #[derive(Args)]
@@ -44,37 +44,24 @@ pub async fn run(args: BenchMediaArgs) -> anyhow::Result<ExitCode> {
     let server = ServerProcess::start()?;
     let session_id = new_session();
     let fps = args.fps.to_string();
-    let publisher_token = token(&session_id);
-    let mut publisher = ChildProcess::start(&[
-        "join",
-        "--url",
-        &server.url,
-        "--api-key",
-        KEY,
-        "--session",
-        session_id.as_str(),
-        "--token",
-        &publisher_token,
-        "--publish",
-        "test-pattern",
-        "--audio",
-        "none",
-        "--resolution",
-        &args.resolution,
-        "--fps",
-        &fps,
-        "--codec",
-        &args.codec,
-        "--subscribe",
-        "none",
-    ])?;
-    let created = publisher
-        .wait_for("stream_created")
-        .context("the publisher did not publish")?;
-    let stream_id = created["stream_id"]
-        .as_str()
-        .context("no stream_id")?
-        .to_owned();
+    let (publisher, stream_id) = start_publisher(
+        &server,
+        &session_id,
+        &[
+            "--publish",
+            "test-pattern",
+            "--audio",
+            "none",
+            "--resolution",
+            &args.resolution,
+            "--fps",
+            &fps,
+            "--codec",
+            &args.codec,
+            "--subscribe",
+            "none",
+        ],
+    )?;
 
     let session = Session::init(
         KEY,

@@ -217,3 +217,34 @@ pub fn udp_socket_drops(pid: u32) -> u64 {
         })
         .sum()
 }
+
+/// Starts a publishing `otter join` (with `extra` flags after the connection ones) into `session` and
+/// waits until its stream exists; returns the process and the stream's ID.
+pub fn start_publisher(
+    server: &ServerProcess,
+    session: &SessionId,
+    extra: &[&str],
+) -> anyhow::Result<(ChildProcess, String)> {
+    let token = token(session);
+    let mut args = vec![
+        "join",
+        "--url",
+        &server.url,
+        "--api-key",
+        KEY,
+        "--session",
+        session.as_str(),
+        "--token",
+        &token,
+    ];
+    args.extend_from_slice(extra);
+    let mut publisher = ChildProcess::start(&args)?;
+    let created = publisher
+        .wait_for("stream_created")
+        .context("the publisher did not publish")?;
+    let stream_id = created["stream_id"]
+        .as_str()
+        .context("no stream_id")?
+        .to_owned();
+    Ok((publisher, stream_id))
+}

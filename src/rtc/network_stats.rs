@@ -20,13 +20,6 @@ pub struct NetworkStats {
     pub timestamp: u64,
 }
 
-fn unix_millis() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
 /// Calls `emit(is_video, stats)` for each kind with traffic, every second, until `emit` returns false.
 pub(crate) async fn every_second(
     pc: Arc<dyn PeerConnection>,
@@ -37,7 +30,7 @@ pub(crate) async fn every_second(
     loop {
         tick.tick().await;
         let report = pc.get_stats(Instant::now(), StatsSelector::None).await;
-        let timestamp = unix_millis();
+        let timestamp = otter_media::frame::unix_micros() / 1000;
         let mut sent = [NetworkStats {
             timestamp,
             ..Default::default()

@@ -52,13 +52,6 @@ pub(crate) struct ReceiveStats {
     pub need_keyframe: AtomicBool,
 }
 
-fn unix_millis() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
 /// Decodes frames on its own thread into `sink`.
 fn spawn_decoder(
     codec: VideoCodec,
@@ -80,7 +73,7 @@ fn spawn_decoder(
                 match decoder.decode(&data) {
                     Ok(Some(mut frame)) => {
                         if let Some(stamp) = read_stamp(&frame) {
-                            let now = unix_millis();
+                            let now = otter_media::frame::unix_micros() / 1000;
                             frame.capture_time_us =
                                 now.saturating_sub(stamp.age_ms(now) as u64) * 1000;
                             stats
