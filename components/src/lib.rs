@@ -18,6 +18,7 @@ pub mod handlers;
 pub mod publisher;
 pub mod session;
 pub mod subscriber;
+pub mod surface;
 
 pub use handlers::SessionEventHandlers;
 pub use publisher::{OTPublisher, OTPublisherProps, PublisherEventHandlers};

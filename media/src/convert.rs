@@ -38,9 +38,54 @@ pub fn rgb_to_i420(rgb: &[u8], width: u32, height: u32, frame: &mut VideoFrame) 
     }
 }
 
+/// Converts `frame` to packed RGBA (alpha 255) appended to `out`, for drawing surfaces without a YUV
+/// path. Integer BT.601 limited range, the inverse of [`rgb_to_i420`].
+pub fn i420_to_rgba(frame: &VideoFrame, out: &mut Vec<u8>) {
+    let (w, h) = (frame.width() as usize, frame.height() as usize);
+    let (y_plane, u_plane, v_plane) = (frame.y(), frame.u(), frame.v());
+    out.reserve(w * h * 4);
+    let clamp = |x: i32| (x >> 8).clamp(0, 255) as u8;
+    for row in 0..h {
+        let (ys, cs) = (&y_plane[row * w..(row + 1) * w], (row / 2) * (w / 2));
+        for (x, &y) in ys.iter().enumerate() {
+            let c = 298 * (y as i32 - 16) + 128;
+            let (d, e) = (
+                u_plane[cs + x / 2] as i32 - 128,
+                v_plane[cs + x / 2] as i32 - 128,
+            );
+            out.extend_from_slice(&[
+                clamp(c + 409 * e),
+                clamp(c - 100 * d - 208 * e),
+                clamp(c + 516 * d),
+                255,
+            ]);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rgba_round_trips_within_rounding() {
+        for (r, g, b) in [(255, 255, 255), (0, 0, 0), (255, 0, 0), (20, 200, 90)] {
+            let rgb: Vec<u8> = std::iter::repeat_n([r, g, b], 16).flatten().collect();
+            let mut frame = VideoFrame::black(4, 4);
+            rgb_to_i420(&rgb, 4, 4, &mut frame);
+            let mut rgba = Vec::new();
+            i420_to_rgba(&frame, &mut rgba);
+            assert_eq!(rgba.len(), 64);
+            for (got, want) in rgba[..3].iter().zip([r, g, b]) {
+                assert!(
+                    (*got as i32 - want as i32).abs() <= 3,
+                    "{r},{g},{b} -> {:?}",
+                    &rgba[..4]
+                );
+            }
+            assert_eq!(rgba[3], 255);
+        }
+    }
 
     #[test]
     fn primaries_land_where_bt601_says() {

@@ -23,7 +23,12 @@ impl VideoSink {
 
     /// Replaces the frame (the decoder calls this).
     pub fn put(&self, frame: VideoFrame) {
-        *self.frame.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(frame));
+        self.put_shared(Arc::new(frame));
+    }
+
+    /// Replaces the frame with one shared with another stage (the publisher's preview and encoder).
+    pub fn put_shared(&self, frame: Arc<VideoFrame>) {
+        *self.frame.lock().unwrap_or_else(|p| p.into_inner()) = Some(frame);
         self.delivered.fetch_add(1, Ordering::Release);
         self.changed.notify_waiters();
     }

@@ -99,6 +99,8 @@ struct Inner {
     frame_us: Arc<AtomicU32>,
     /// The encoder's default bitrate for the current size and rate, before any cap.
     natural_bitrate: AtomicU32,
+    /// The newest frame sent, for the local preview.
+    preview: Arc<crate::media::VideoSink>,
 }
 
 /// A video source, where it delivers, and at what size and rate.
@@ -319,6 +321,7 @@ impl Publisher {
             .publish_audio
             .store(props.publish_audio, Ordering::Relaxed);
         let stats = Arc::new(PipelineStats::default());
+        let preview = crate::media::VideoSink::new();
         let mut running = Running {
             _video_capture: None,
             _audio_capture: None,
@@ -352,6 +355,7 @@ impl Publisher {
                     codec,
                     settings,
                     frames,
+                    preview.clone(),
                     switches.clone(),
                     stats.clone(),
                     tx,
@@ -424,6 +428,7 @@ impl Publisher {
                 video: Mutex::new(video_rig),
                 frame_us,
                 natural_bitrate: AtomicU32::new(natural_bitrate),
+                preview,
             }),
         };
         for problem in problems {
@@ -434,6 +439,12 @@ impl Publisher {
             .events
             .send(PublisherEvent::StreamCreated(stream));
         Ok(publisher)
+    }
+
+    /// The newest frame this publisher sent (a latest-frame receiver; never a queue), for a local
+    /// preview. Frames stop while `publish_video` is off.
+    pub fn preview_frames(&self) -> Arc<crate::media::VideoSink> {
+        self.inner.preview.clone()
     }
 
     /// The published stream.

@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 
-use crate::media::VideoOutput;
+use crate::media::{VideoOutput, VideoSink};
 
 /// Encoded frames waiting for the network: about a quarter second at 30 fps.
 pub(crate) const ENCODED_QUEUE: usize = 8;
@@ -53,6 +53,7 @@ pub(crate) fn spawn_video_encoder(
     codec: VideoCodec,
     mut settings: VideoEncoderSettings,
     frames: VideoOutput,
+    preview: Arc<VideoSink>,
     switches: Arc<Switches>,
     stats: Arc<PipelineStats>,
     out: mpsc::Sender<EncodedFrame>,
@@ -69,6 +70,9 @@ pub(crate) fn spawn_video_encoder(
                 if !switches.publish_video.load(Ordering::Relaxed) {
                     continue;
                 }
+                // Shared with the preview, not copied.
+                let frame = Arc::new(frame);
+                preview.put_shared(frame.clone());
                 // A source may change size (custom frames, a camera's own choice): follow it.
                 if size != (frame.width(), frame.height()) || encoder.is_none() {
                     size = (frame.width(), frame.height());

@@ -5,7 +5,7 @@ mod count;
 mod frame_assembler;
 mod receive;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -275,6 +275,10 @@ impl Subscriber {
         wanted
             .video
             .store(props.subscribe_to_video, Ordering::Relaxed);
+        if let Some((w, h)) = props.preferred_resolution {
+            let packed = ((w as u64) << 32) | h as u64;
+            wanted.resolution.store(packed, Ordering::Relaxed);
+        }
         let watched = (session.clone(), stream.stream_id.clone(), wanted.clone());
         let watcher = tokio::spawn(report(
             sink.clone(),
@@ -386,6 +390,24 @@ impl Subscriber {
         Ok(())
     }
 
+    /// Tells the subscriber the size its view shows (`preferred_resolution`; None = the highest). The
+    /// SFU forwards the one layer a publisher sends, so today this is recorded for when it offers
+    /// several (simulcast); the view sets it as it is resized.
+    pub fn set_preferred_resolution(&self, size: Option<(u32, u32)>) {
+        let packed = size.map_or(0, |(w, h)| ((w as u64) << 32) | h as u64);
+        self.inner
+            .wanted
+            .resolution
+            .store(packed, Ordering::Relaxed);
+    }
+
+    /// The size last set with [`set_preferred_resolution`](Self::set_preferred_resolution) or at
+    /// subscribe time.
+    pub fn preferred_resolution(&self) -> Option<(u32, u32)> {
+        let packed = self.inner.wanted.resolution.load(Ordering::Relaxed);
+        (packed != 0).then_some(((packed >> 32) as u32, packed as u32))
+    }
+
     /// Sets the playback volume, 0–100 (`audio_volume`).
     pub fn set_audio_volume(&self, volume: u8) {
         self.inner.audio_output.set_volume(volume);
@@ -442,6 +464,8 @@ const MEDIA_SILENCE: Duration = Duration::from_secs(2);
 struct Wanted {
     audio: AtomicBool,
     video: AtomicBool,
+    /// The view's size, `(width << 32) | height`; 0 = the highest.
+    resolution: AtomicU64,
 }
 
 /// First-frame, audio-level and media-interruption events.
