@@ -19,6 +19,7 @@ pub mod publisher;
 pub mod session;
 pub mod subscriber;
 pub mod surface;
+mod view;
 
 pub use handlers::SessionEventHandlers;
 pub use publisher::{OTPublisher, OTPublisherProps, PublisherEventHandlers};

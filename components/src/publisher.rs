@@ -10,6 +10,8 @@ use otter::{Publisher, PublisherEvent, PublisherProperties, SessionStatus};
 
 use crate::handlers::Handler;
 use crate::session::use_session;
+use crate::surface::FrameSource;
+use crate::view::{box_style, ViewContent};
 
 /// The handlers of an [`OTPublisher`] (API.md §3.2).
 #[derive(Clone, Default)]
@@ -119,6 +121,7 @@ pub fn OTPublisher(props: OTPublisherProps) -> Element {
     let handlers = use_hook(|| Rc::new(RefCell::new(PublisherEventHandlers::default())));
     *handlers.borrow_mut() = props.event_handlers.clone();
     let mut stream_id = use_signal(|| None::<String>);
+    let mut frames = use_signal(|| None::<FrameSource>);
     let publisher = use_hook(|| Rc::new(RefCell::new(None::<Rc<Publisher>>)));
     let applied = use_hook(|| Rc::new(RefCell::new(props.properties.clone())));
     use_hook(|| {
@@ -144,6 +147,7 @@ pub fn OTPublisher(props: OTPublisherProps) -> Element {
                     let p = Rc::new(p);
                     let mut events = p.events();
                     stream_id.set(Some(p.stream().stream_id.to_string()));
+                    frames.set(Some(p.preview_frames().into()));
                     *publisher.borrow_mut() = Some(p);
                     while let Ok(event) = events.recv().await {
                         let current = handlers.borrow().clone();
@@ -193,13 +197,25 @@ pub fn OTPublisher(props: OTPublisherProps) -> Element {
         // Dropping the publisher unpublishes in the background; the event task is cancelled with the scope.
         move || drop(publisher.borrow_mut().take())
     });
+    let p = &props.properties;
+    let shown = if p.publish_video { frames.read().clone() } else { None };
+    // A camera preview is mirrored, as people expect to see themselves; other sources are not.
+    let mirror = matches!(p.video_source, otter::VideoSourceChoice::Camera);
     rsx! {
         div {
-            class: props.class.clone().unwrap_or_default(),
-            style: props.style.clone().unwrap_or_default(),
+            class: "otter-publisher {props.class.as_deref().unwrap_or_default()}",
+            style: box_style(props.style.as_deref()),
             "data-otter-publisher": "true",
             "data-stream-id": stream_id.read().clone().unwrap_or_default(),
-            "data-publish-video": props.properties.publish_video.to_string(),
+            "data-publish-video": p.publish_video.to_string(),
+            ViewContent {
+                frames: shown,
+                name: p.name.clone(),
+                has_audio: p.publish_audio,
+                scale_behavior: p.scale_behavior,
+                mirror,
+                on_resize: None,
+            }
         }
     }
 }

@@ -11,6 +11,8 @@ use dioxus::prelude::*;
 use otter::{StreamId, SubscriberEvent, SubscriberProperties, VideoReason};
 
 use crate::session::use_session;
+use crate::surface::FrameSource;
+use crate::view::{box_style, ViewContent};
 
 /// A handler of one stream's events of payload `E`: `(stream, payload)`.
 pub type StreamHandler<E> = Rc<dyn Fn(StreamId, E)>;
@@ -227,8 +229,36 @@ pub fn OTSubscriberView(props: OTSubscriberViewProps) -> Element {
     let context = use_session();
     let shared = try_use_context::<SubscriberContext>();
     let mut video = use_signal(|| false);
+    let mut frames = use_signal(|| None::<FrameSource>);
+    // The stream's name and whether it has audio, kept current from the session's state.
+    let mut info = use_signal(|| (String::new(), true));
     let subscriber = use_hook(|| Rc::new(RefCell::new(None::<Rc<otter::Subscriber>>)));
     let applied_at_start = use_hook(|| Rc::new(RefCell::new(None::<SubscriberProperties>)));
+    use_hook(|| {
+        let stream_id = props.stream_id.clone();
+        spawn(async move {
+            let Some(session) = context.session() else {
+                return;
+            };
+            let mut state = session.watch_state();
+            loop {
+                let now = state
+                    .borrow_and_update()
+                    .streams
+                    .iter()
+                    .find(|s| s.stream_id == stream_id)
+                    .map(|s| (s.name.clone(), s.has_audio));
+                if let Some(now) = now {
+                    if *info.peek() != now {
+                        info.set(now);
+                    }
+                }
+                if state.changed().await.is_err() {
+                    return;
+                }
+            }
+        })
+    });
     use_hook(|| {
         let (stream_id, subscriber, applied_at_start) = (
             props.stream_id.clone(),
@@ -263,11 +293,16 @@ pub fn OTSubscriberView(props: OTSubscriberViewProps) -> Element {
                 Ok(s) => {
                     let s = Rc::new(s);
                     let mut events = s.events();
+                    frames.set(Some(s.video_frames().into()));
                     *subscriber.borrow_mut() = Some(s);
                     *applied_at_start.borrow_mut() = Some(properties);
                     while let Ok(event) = events.recv().await {
-                        if event == SubscriberEvent::VideoDataReceived {
-                            video.set(true);
+                        match event {
+                            SubscriberEvent::VideoDataReceived | SubscriberEvent::VideoEnabled(_) => {
+                                video.set(true)
+                            }
+                            SubscriberEvent::VideoDisabled(_) => video.set(false),
+                            _ => {}
                         }
                         dispatch(event);
                     }
@@ -302,12 +337,36 @@ pub fn OTSubscriberView(props: OTSubscriberViewProps) -> Element {
         // Dropping the subscriber unsubscribes in the background.
         move || drop(subscriber.borrow_mut().take())
     });
+    let scale_behavior = shared
+        .as_ref()
+        .map(|c| c.properties_for(&props.stream_id).scale_behavior)
+        .unwrap_or_default();
+    let on_resize = {
+        let subscriber = subscriber.clone();
+        move |(w, h): (u32, u32)| {
+            if let Some(s) = subscriber.borrow().as_ref() {
+                s.set_preferred_resolution((w > 0 && h > 0).then_some((w, h)));
+            }
+        }
+    };
+    let (name, has_audio) = info.read().clone();
+    let shown = if *video.read() { frames.read().clone() } else { None };
     rsx! {
         div {
-            class: props.class.clone().unwrap_or_default(),
-            style: props.style.clone().unwrap_or_default(),
+            class: "otter-subscriber {props.class.as_deref().unwrap_or_default()}",
+            style: box_style(props.style.as_deref()),
             "data-otter-subscriber": props.stream_id.to_string(),
             "data-video": video.read().to_string(),
+            "data-name": "{name}",
+            "data-audio": has_audio.to_string(),
+            ViewContent {
+                frames: shown,
+                name: name.clone(),
+                has_audio,
+                scale_behavior,
+                mirror: false,
+                on_resize: EventHandler::new(on_resize),
+            }
         }
     }
 }

@@ -103,12 +103,16 @@ pub fn frames_drawn() -> Vec<u64> {
 /// Draws `frames` into an element that fills its parent.
 ///
 /// ```no_run
+/// use otter::media::VideoSink;
 /// use otter_dioxus::prelude::*;
 /// use otter_dioxus::surface::VideoSurface;
 ///
-/// #[component]
-/// fn Tile(subscriber: std::rc::Rc<otter::Subscriber>) -> Element {
-///     rsx! { VideoSurface { frames: subscriber.video_frames().into() } }
+/// fn app() -> Element {
+///     // Any VideoSink: a subscriber's `video_frames()`, a publisher's `preview_frames()`, or the app's.
+///     let sink = use_hook(VideoSink::new);
+///     rsx! {
+///         div { style: "width:640px;height:480px", VideoSurface { frames: sink.into() } }
+///     }
 /// }
 /// ```
 #[allow(non_snake_case)]
