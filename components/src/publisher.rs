@@ -198,7 +198,11 @@ pub fn OTPublisher(props: OTPublisherProps) -> Element {
         move || drop(publisher.borrow_mut().take())
     });
     let p = &props.properties;
-    let shown = if p.publish_video { frames.read().clone() } else { None };
+    let shown = if p.publish_video {
+        frames.read().clone()
+    } else {
+        None
+    };
     // A camera preview is mirrored, as people expect to see themselves; other sources are not.
     let mirror = matches!(p.video_source, otter::VideoSourceChoice::Camera);
     rsx! {

@@ -298,9 +298,8 @@ pub fn OTSubscriberView(props: OTSubscriberViewProps) -> Element {
                     *applied_at_start.borrow_mut() = Some(properties);
                     while let Ok(event) = events.recv().await {
                         match event {
-                            SubscriberEvent::VideoDataReceived | SubscriberEvent::VideoEnabled(_) => {
-                                video.set(true)
-                            }
+                            SubscriberEvent::VideoDataReceived
+                            | SubscriberEvent::VideoEnabled(_) => video.set(true),
                             SubscriberEvent::VideoDisabled(_) => video.set(false),
                             _ => {}
                         }
@@ -350,7 +349,11 @@ pub fn OTSubscriberView(props: OTSubscriberViewProps) -> Element {
         }
     };
     let (name, has_audio) = info.read().clone();
-    let shown = if *video.read() { frames.read().clone() } else { None };
+    let shown = if *video.read() {
+        frames.read().clone()
+    } else {
+        None
+    };
     rsx! {
         div {
             class: "otter-subscriber {props.class.as_deref().unwrap_or_default()}",

@@ -22,9 +22,11 @@ pub(crate) struct ViewProps {
     pub on_resize: Option<EventHandler<(u32, u32)>>,
 }
 
-const BOX: &str = "position:relative;overflow:hidden;background:#202124;min-width:64px;min-height:48px;";
+const BOX: &str =
+    "position:relative;overflow:hidden;background:#202124;min-width:64px;min-height:48px;";
 const FILL: &str = "position:absolute;inset:0;";
-const PLACEHOLDER: &str = "position:absolute;inset:0;display:flex;align-items:center;justify-content:center;";
+const PLACEHOLDER: &str =
+    "position:absolute;inset:0;display:flex;align-items:center;justify-content:center;";
 const AVATAR: &str = "width:72px;height:72px;border-radius:50%;background:#5f6368;color:#fff;\
     display:flex;align-items:center;justify-content:center;font:500 32px system-ui,sans-serif;";
 const TAG: &str = "position:absolute;left:8px;bottom:8px;display:flex;align-items:center;gap:4px;\
