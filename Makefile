@@ -1,21 +1,23 @@
 # The two commands of this repository (see README.md):
-#   make demo   runs the demo
+#   make demo   runs the demo (a desktop video call)
 #   make test   installs what is missing, builds, and runs every test
 # Both work on a fresh Debian 12 machine: missing system packages are installed with apt-get.
 
 CARGO ?= cargo
 ARGS ?=
 
-# Debian packages the current crates need to build and test (DESIGN.md §7 lists the full set the
-# desktop milestone adds). procps provides `kill` for the CLI test; libvpx-dev, cmake (bundled libopus)
-# and nasm (OpenH264 assembly) serve the codecs.
-APT_PACKAGES := build-essential pkg-config procps ca-certificates libvpx-dev cmake nasm
+# Debian packages the crates need to build and test (DESIGN.md §7): procps provides `kill` for the CLI
+# test; libvpx-dev, cmake (bundled libopus) and nasm (OpenH264 assembly) serve the codecs; WebKitGTK, GTK
+# and xdo the Dioxus desktop webview; Xvfb, xauth, ImageMagick and xdotool the demo's UI tests.
+APT_PACKAGES := build-essential pkg-config procps ca-certificates libvpx-dev cmake nasm \
+	libasound2-dev libssl-dev libwebkit2gtk-4.1-dev libgtk-3-dev libxdo-dev \
+	xvfb xauth imagemagick xdotool
 
 SDK_DIR := tests/sdk-compat
 
 BROWSER_DIR := tests/browser
 
-.PHONY: test demo deps sdk-deps browser-deps lint check-toolchain
+.PHONY: test demo demo-headless deps sdk-deps browser-deps lint check-toolchain
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -68,5 +70,11 @@ test: lint sdk-deps browser-deps
 	$(CARGO) build --workspace --all-targets --locked
 	$(CARGO) test --workspace --locked
 
+# The desktop demo (examples/demo): a join screen, then a video call. Empty server URL = a server inside the
+# demo; `make demo ARGS='--bots 2'` adds two test-pattern participants. Release build: video wants it.
 demo: deps check-toolchain
+	$(CARGO) run --release --locked -p otter-demo -- $(ARGS)
+
+# The same call without a screen: an embedded server and two participants who signal and leave.
+demo-headless: deps check-toolchain
 	$(CARGO) run --locked --example 00_headless_call -- $(ARGS)
