@@ -63,10 +63,8 @@ static DRAWN: Mutex<BTreeMap<u64, u64>> = Mutex::new(BTreeMap::new());
 /// cores for a 640x480@30 tile under Xvfb). An explicit `WEBKIT_DISABLE_DMABUF_RENDERER` is left alone.
 ///
 /// ```no_run
-/// fn main() {
-///     otter_dioxus::surface::configure_webview_environment();
-///     // dioxus::launch(app);
-/// }
+/// // First thing in main, before the runtime and the window start:
+/// otter_dioxus::surface::configure_webview_environment();
 /// ```
 pub fn configure_webview_environment() {
     let has_render_node = std::fs::read_dir("/dev/dri").is_ok_and(|dir| {
