@@ -374,3 +374,56 @@ async fn network_stats_arrive_every_second_on_both_ends() {
     assert!(received.timestamp > 1_600_000_000_000, "{received:?}");
     assert_eq!(received.packets_lost, 0, "loss on loopback: {received:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forced_mute_stops_the_publishers_audio() {
+    let server = TestServer::start().await;
+    let sid = server.new_session_id();
+    let publisher_client = server.client(&sid, Role::Publisher, "").await;
+    let publisher = publisher_client.session.publish(pattern()).await.unwrap();
+    let mut publisher_events = publisher.events();
+    let mut moderator = server.client(&sid, Role::Moderator, "").await;
+    let stream_id = publisher.stream().stream_id.clone();
+    moderator
+        .wait("the stream", |e| {
+            matches!(e, SessionEvent::StreamCreated(_)).then_some(())
+        })
+        .await;
+    moderator
+        .session
+        .force_mute_stream(stream_id.clone())
+        .await
+        .unwrap();
+    let forced = tokio::time::timeout(WAIT, async {
+        loop {
+            if let Ok(otter::PublisherEvent::MuteForced) = publisher_events.recv().await {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(forced.is_ok(), "the publisher heard of the forced mute");
+    moderator
+        .wait("has_audio off", |e| match e {
+            SessionEvent::StreamPropertyChanged(c) => {
+                (c.stream.stream_id == stream_id && !c.stream.has_audio).then_some(())
+            }
+            _ => None,
+        })
+        .await;
+    // Audio frames stop being encoded (a frame in flight may still land).
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let before = publisher.stats().audio_frames;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(
+        publisher.stats().audio_frames <= before + 1,
+        "audio kept being sent after the forced mute"
+    );
+    // The app may unmute again.
+    publisher.set_publish_audio(true).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(
+        publisher.stats().audio_frames > before + 10,
+        "audio is back"
+    );
+}

@@ -16,6 +16,15 @@ pub type Handler<E> = Rc<dyn Fn(E)>;
 macro_rules! handlers {
     ($( $(#[$doc:meta])* $key:ident : $event:ty => $variant:ident ),* $(,)?) => {
         /// The handlers of an [`crate::OTSession`], keyed as in API.md §2.2.
+        ///
+        /// ```
+        /// use otter_dioxus::prelude::*;
+        ///
+        /// let handlers = SessionEventHandlers::default()
+        ///     .session_connected(|e: SessionConnectedEvent| println!("I am {}", e.connection.connection_id))
+        ///     .signal(|e: SignalEvent| println!("{}: {}", e.signal_type, e.data));
+        /// assert!(handlers.session_connected.is_some() && handlers.error.is_none());
+        /// ```
         #[derive(Clone, Default)]
         pub struct SessionEventHandlers {
             $( $(#[$doc])* pub $key: Option<Handler<$event>>, )*

@@ -14,6 +14,15 @@ use crate::surface::FrameSource;
 use crate::view::{box_style, ViewContent};
 
 /// The handlers of an [`OTPublisher`] (API.md §3.2).
+///
+/// ```
+/// use otter_dioxus::prelude::*;
+///
+/// let handlers = PublisherEventHandlers::default()
+///     .stream_created(|s: otter::Stream| println!("publishing {}", s.stream_id))
+///     .mute_forced(|()| println!("a moderator muted me"));
+/// assert!(handlers.stream_created.is_some());
+/// ```
 #[derive(Clone, Default)]
 pub struct PublisherEventHandlers {
     /// The stream is in the session.
@@ -28,6 +37,8 @@ pub struct PublisherEventHandlers {
     pub audio_network_stats: Option<Handler<otter::NetworkStats>>,
     /// Video sent, once a second.
     pub video_network_stats: Option<Handler<otter::NetworkStats>>,
+    /// A moderator muted this stream (audio stopped).
+    pub mute_forced: Option<Handler<()>>,
 }
 
 impl PublisherEventHandlers {
@@ -57,6 +68,11 @@ impl PublisherEventHandlers {
         self.audio_network_stats = Some(Rc::new(h));
         self
     }
+    /// Sets `mute_forced`.
+    pub fn mute_forced(mut self, h: impl Fn(()) + 'static) -> Self {
+        self.mute_forced = Some(Rc::new(h));
+        self
+    }
     /// Sets `video_network_stats`.
     pub fn video_network_stats(mut self, h: impl Fn(otter::NetworkStats) + 'static) -> Self {
         self.video_network_stats = Some(Rc::new(h));
@@ -73,6 +89,7 @@ impl PublisherEventHandlers {
             PublisherEvent::AudioLevel(l) => self.audio_level.as_ref().map(|h| h(l)),
             PublisherEvent::AudioNetworkStats(n) => self.audio_network_stats.as_ref().map(|h| h(n)),
             PublisherEvent::VideoNetworkStats(n) => self.video_network_stats.as_ref().map(|h| h(n)),
+            PublisherEvent::MuteForced => self.mute_forced.as_ref().map(|h| h(())),
             _ => None,
         };
     }
@@ -93,6 +110,7 @@ impl PartialEq for PublisherEventHandlers {
             && same(&self.audio_level, &other.audio_level)
             && same(&self.audio_network_stats, &other.audio_network_stats)
             && same(&self.video_network_stats, &other.video_network_stats)
+            && same(&self.mute_forced, &other.mute_forced)
     }
 }
 
@@ -114,7 +132,23 @@ pub struct OTPublisherProps {
     pub style: Option<String>,
 }
 
-/// Publishes this client's camera and microphone (or the configured sources) into the session.
+/// Publishes this client's camera and microphone (or the configured sources) into the session, and
+/// shows the local preview (mirrored for a camera). `publish_audio`, `publish_video`, `resolution`,
+/// `frame_rate` and `max_video_bitrate` change without republishing.
+///
+/// ```no_run
+/// use otter_dioxus::prelude::*;
+///
+/// #[component]
+/// fn Me(muted: bool) -> Element {
+///     let properties = PublisherProperties {
+///         name: "Ada".into(),
+///         publish_audio: !muted,
+///         ..PublisherProperties::default()
+///     };
+///     rsx! { OTPublisher { properties, style: "width:320px;height:240px" } }
+/// }
+/// ```
 #[allow(non_snake_case)]
 pub fn OTPublisher(props: OTPublisherProps) -> Element {
     let context = use_session();

@@ -11,6 +11,17 @@ use otter::{Session, SessionOptions, SignalRequest};
 use crate::handlers::SessionEventHandlers;
 
 /// What `OTSession` gives its descendants (a `Copy` handle on signals).
+///
+/// ```no_run
+/// use otter_dioxus::prelude::*;
+///
+/// #[component]
+/// fn Status() -> Element {
+///     let context = use_session();
+///     let status = context.session().map(|s| format!("{:?}", s.status())).unwrap_or_default();
+///     rsx! { "{status}" }
+/// }
+/// ```
 #[derive(Clone, Copy)]
 pub struct SessionContext {
     session: Signal<Option<Session>>,
@@ -24,6 +35,27 @@ impl SessionContext {
 }
 
 /// The session of the nearest `OTSession` above. Panics outside one, saying so.
+///
+/// ```no_run
+/// use otter_dioxus::prelude::*;
+///
+/// #[component]
+/// fn Wave() -> Element {
+///     let context = use_session();
+///     rsx! {
+///         button {
+///             onclick: move |_| {
+///                 if let Some(session) = context.session() {
+///                     spawn(async move {
+///                         let _ = session.signal(SignalRequest::new("wave", "👋")).await;
+///                     });
+///                 }
+///             },
+///             "Wave"
+///         }
+///     }
+/// }
+/// ```
 pub fn use_session() -> SessionContext {
     try_use_context::<SessionContext>().expect(
         "use_session() must be called inside an OTSession: wrap this component in OTSession { … }",
@@ -91,7 +123,32 @@ async fn run(session: Session, token: String, handlers: Rc<RefCell<SessionEventH
     }
 }
 
-/// An OpenTok-style session. See the crate docs for an example.
+/// An OpenTok-style session: mounting connects, unmounting disconnects, a change of `application_id`,
+/// `session_id`, `token` or `options` reconnects, and `event_handlers` receives every session event.
+///
+/// ```no_run
+/// use otter_dioxus::prelude::*;
+///
+/// fn app() -> Element {
+///     let joined = use_signal(|| 0);
+///     let handlers = SessionEventHandlers::default()
+///         // Handlers are `Fn`; a signal is `Copy`, so take a mutable copy inside.
+///         .connection_created(move |_: ConnectionEvent| *joined.clone().write() += 1)
+///         .error(|e: ErrorEvent| eprintln!("{}", e.error));
+///     rsx! {
+///         OTSession {
+///             application_id: "KEY",
+///             session_id: "SESSION",
+///             token: "TOKEN",
+///             options: SessionOptions::with_api_url("http://127.0.0.1:8080"),
+///             event_handlers: handlers,
+///             p { "{joined} others joined" }
+///             OTPublisher {}
+///             OTSubscriber {}
+///         }
+///     }
+/// }
+/// ```
 #[allow(non_snake_case)]
 pub fn OTSession(props: OTSessionProps) -> Element {
     let handlers = use_hook(|| Rc::new(RefCell::new(SessionEventHandlers::default())));

@@ -21,6 +21,15 @@ macro_rules! subscriber_handlers {
     ($( $(#[$doc:meta])* $key:ident : $payload:ty ),* $(,)?) => {
         /// The handlers of an [`OTSubscriber`] (API.md §4): one optional closure per event key, each told
         /// which stream the event belongs to. `on_event` sees every event.
+        ///
+        /// ```
+        /// use otter_dioxus::prelude::*;
+        /// use otter::StreamId;
+        ///
+        /// let handlers = SubscriberEventHandlers::default()
+        ///     .audio_level(|stream: StreamId, level: f32| println!("{stream}: {level:.2}"));
+        /// assert!(handlers.audio_level.is_some());
+        /// ```
         #[derive(Clone, Default)]
         pub struct SubscriberEventHandlers {
             /// Every event of every stream.
@@ -158,7 +167,29 @@ pub struct OTSubscriberProps {
     pub style: Option<String>,
 }
 
-/// Subscribes to the session's streams.
+/// Subscribes to the session's streams as they come and go: one [`OTSubscriberView`] per stream, or
+/// the `render` callback's layout.
+///
+/// ```no_run
+/// use otter_dioxus::prelude::*;
+/// use otter::StreamId;
+///
+/// #[component]
+/// fn Everyone() -> Element {
+///     let handlers = SubscriberEventHandlers::default()
+///         .video_data_received(|stream: StreamId, ()| println!("first frame of {stream}"));
+///     rsx! {
+///         OTSubscriber {
+///             event_handlers: handlers,
+///             render: move |ids: Vec<StreamId>| rsx! {
+///                 for id in ids {
+///                     OTSubscriberView { key: "{id}", stream_id: id.clone(), style: "width:50%" }
+///                 }
+///             },
+///         }
+///     }
+/// }
+/// ```
 #[allow(non_snake_case)]
 pub fn OTSubscriber(props: OTSubscriberProps) -> Element {
     let context = use_session();
@@ -223,7 +254,18 @@ pub struct OTSubscriberViewProps {
     pub style: Option<String>,
 }
 
-/// One stream's video (and audio), subscribed while mounted.
+/// One stream's video (and audio), subscribed while mounted. Works inside `OTSubscriber`'s `render`
+/// callback (which applies its properties and handlers) or anywhere under `OTSession`.
+///
+/// ```no_run
+/// use otter_dioxus::prelude::*;
+/// use otter::StreamId;
+///
+/// #[component]
+/// fn Speaker(stream_id: StreamId) -> Element {
+///     rsx! { OTSubscriberView { stream_id, style: "width:100%;height:100%" } }
+/// }
+/// ```
 #[allow(non_snake_case)]
 pub fn OTSubscriberView(props: OTSubscriberViewProps) -> Element {
     let context = use_session();

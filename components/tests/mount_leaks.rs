@@ -17,6 +17,23 @@ fn threads() -> usize {
     count_in("/proc/self/task")
 }
 
+/// Resident memory of this process, in KiB.
+fn rss_kib() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    pages * 4
+}
+
+fn tasks() -> usize {
+    tokio::runtime::Handle::current()
+        .metrics()
+        .num_alive_tasks()
+}
+
 #[tokio::test]
 async fn a_bad_token_reports_1004_and_mount_unmount_leaks_nothing() {
     let fixture = Fixture::start().await;
@@ -50,21 +67,29 @@ async fn a_bad_token_reports_1004_and_mount_unmount_leaks_nothing() {
     .await;
     drop(warm);
     settle(server, "warm-up").await;
-    let (threads_before, fds_before) = (threads(), count_in("/proc/self/fd"));
-    for _ in 0..100 {
-        let log = Rc::new(RefCell::new(Vec::new()));
-        let mut dom = VirtualDom::new_with_props(root, props(token(), &log));
-        dom.rebuild_in_place();
-        drive(&mut dom, "connected", || {
-            log.borrow()
-                .iter()
-                .any(|l| l.starts_with("session_connected"))
-        })
-        .await;
-        drop(dom);
+    let (threads_before, fds_before, tasks_before) =
+        (threads(), count_in("/proc/self/fd"), tasks());
+    // Two rounds of 100: the first reaches steady state (allocator pools, caches), the second must not
+    // grow memory — a per-mount leak of even 40 KB would show as 4 MB here.
+    let mut rss = Vec::new();
+    for round in 0..2 {
+        for _ in 0..100 {
+            let log = Rc::new(RefCell::new(Vec::new()));
+            let mut dom = VirtualDom::new_with_props(root, props(token(), &log));
+            dom.rebuild_in_place();
+            drive(&mut dom, "connected", || {
+                log.borrow()
+                    .iter()
+                    .any(|l| l.starts_with("session_connected"))
+            })
+            .await;
+            drop(dom);
+        }
+        settle(server, "after 100 mounts").await;
+        rss.push(rss_kib());
+        eprintln!("round {round}: rss {} KiB, tasks {}", rss[round], tasks());
     }
-    settle(server, "after 100 mounts").await;
-    let (threads_after, fds_after) = (threads(), count_in("/proc/self/fd"));
+    let (threads_after, fds_after, tasks_after) = (threads(), count_in("/proc/self/fd"), tasks());
     assert!(
         threads_after <= threads_before + 2,
         "threads {threads_before} → {threads_after}"
@@ -72,5 +97,14 @@ async fn a_bad_token_reports_1004_and_mount_unmount_leaks_nothing() {
     assert!(
         fds_after <= fds_before + 4,
         "file descriptors {fds_before} → {fds_after}"
+    );
+    assert!(
+        tasks_after <= tasks_before + 2,
+        "tokio tasks {tasks_before} → {tasks_after}"
+    );
+    assert!(
+        rss[1] <= rss[0] + 4 * 1024,
+        "memory grew {} KiB over the second 100 mounts",
+        rss[1].saturating_sub(rss[0])
     );
 }

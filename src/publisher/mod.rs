@@ -1,6 +1,7 @@
 //! Publishing (API.md §3): capture, encode, send to the server's media router over WebRTC, and announce
 //! the stream in the session.
 
+mod force_mute;
 mod pipeline;
 mod properties;
 mod runtime;
@@ -62,6 +63,8 @@ pub enum PublisherEvent {
     AudioNetworkStats(crate::NetworkStats),
     /// Video sent, once a second.
     VideoNetworkStats(crate::NetworkStats),
+    /// A moderator muted this stream; audio stopped (`set_publish_audio(true)` restarts it).
+    MuteForced,
 }
 
 /// Publisher statistics.
@@ -416,6 +419,12 @@ impl Publisher {
                 true
             })
         }));
+        running.tasks.push(tokio::spawn(force_mute::obey(
+            session.clone(),
+            stream.stream_id.clone(),
+            switches.clone(),
+            events.sender(),
+        )));
         let publisher = Publisher {
             inner: Arc::new(Inner {
                 session,
