@@ -373,6 +373,28 @@ async fn network_stats_arrive_every_second_on_both_ends() {
     );
     assert!(received.timestamp > 1_600_000_000_000, "{received:?}");
     assert_eq!(received.packets_lost, 0, "loss on loopback: {received:?}");
+
+    // The W3C report on request, returned and sent as an event.
+    let sent_report = publisher.get_rtc_stats_report().await;
+    assert!(
+        sent_report.to_string().contains("\"outbound-rtp\""),
+        "the publisher's report has outbound RTP: {sent_report}"
+    );
+    let received_report = sub.get_rtc_stats_report().await;
+    assert!(
+        received_report.to_string().contains("\"inbound-rtp\""),
+        "the subscriber's report has inbound RTP"
+    );
+    let evented = tokio::time::timeout(WAIT, async {
+        loop {
+            if let Ok(SubscriberEvent::RtcStatsReport(r)) = subscriber_events.recv().await {
+                return r;
+            }
+        }
+    })
+    .await
+    .expect("rtc_stats_report event");
+    assert!(evented.as_array().is_some_and(|a| !a.is_empty()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

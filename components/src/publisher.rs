@@ -39,6 +39,8 @@ pub struct PublisherEventHandlers {
     pub video_network_stats: Option<Handler<otter::NetworkStats>>,
     /// A moderator muted this stream (audio stopped).
     pub mute_forced: Option<Handler<()>>,
+    /// The W3C stats report (a JSON array), when one was asked for.
+    pub rtc_stats_report: Option<Handler<serde_json::Value>>,
 }
 
 impl PublisherEventHandlers {
@@ -68,6 +70,11 @@ impl PublisherEventHandlers {
         self.audio_network_stats = Some(Rc::new(h));
         self
     }
+    /// Sets `rtc_stats_report`.
+    pub fn rtc_stats_report(mut self, h: impl Fn(serde_json::Value) + 'static) -> Self {
+        self.rtc_stats_report = Some(Rc::new(h));
+        self
+    }
     /// Sets `mute_forced`.
     pub fn mute_forced(mut self, h: impl Fn(()) + 'static) -> Self {
         self.mute_forced = Some(Rc::new(h));
@@ -90,6 +97,7 @@ impl PublisherEventHandlers {
             PublisherEvent::AudioNetworkStats(n) => self.audio_network_stats.as_ref().map(|h| h(n)),
             PublisherEvent::VideoNetworkStats(n) => self.video_network_stats.as_ref().map(|h| h(n)),
             PublisherEvent::MuteForced => self.mute_forced.as_ref().map(|h| h(())),
+            PublisherEvent::RtcStatsReport(r) => self.rtc_stats_report.as_ref().map(|h| h(r)),
             _ => None,
         };
     }
@@ -111,6 +119,7 @@ impl PartialEq for PublisherEventHandlers {
             && same(&self.audio_network_stats, &other.audio_network_stats)
             && same(&self.video_network_stats, &other.video_network_stats)
             && same(&self.mute_forced, &other.mute_forced)
+            && same(&self.rtc_stats_report, &other.rtc_stats_report)
     }
 }
 

@@ -88,6 +88,8 @@ subscriber_handlers! {
     video_network_stats: otter::NetworkStats,
     /// Something failed.
     error: otter::OtError,
+    /// The W3C stats report (a JSON array), when one was asked for.
+    rtc_stats_report: serde_json::Value,
 }
 
 impl SubscriberEventHandlers {
@@ -114,6 +116,7 @@ impl SubscriberEventHandlers {
                 self.video_network_stats.as_ref().map(|h| h(s, n))
             }
             SubscriberEvent::Error(e) => self.error.as_ref().map(|h| h(s, e)),
+            SubscriberEvent::RtcStatsReport(r) => self.rtc_stats_report.as_ref().map(|h| h(s, r)),
             _ => None,
         };
     }

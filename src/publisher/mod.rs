@@ -65,6 +65,9 @@ pub enum PublisherEvent {
     VideoNetworkStats(crate::NetworkStats),
     /// A moderator muted this stream; audio stopped (`set_publish_audio(true)` restarts it).
     MuteForced,
+    /// The W3C stats report asked for with [`Publisher::get_rtc_stats_report`]: a JSON array with one
+    /// object per stats entry.
+    RtcStatsReport(serde_json::Value),
 }
 
 /// Publisher statistics.
@@ -454,6 +457,16 @@ impl Publisher {
     /// preview. Frames stop while `publish_video` is off.
     pub fn preview_frames(&self) -> Arc<crate::media::VideoSink> {
         self.inner.preview.clone()
+    }
+
+    /// The peer connection's W3C stats report (a JSON array, one object per entry), also sent as
+    /// [`PublisherEvent::RtcStatsReport`] (OpenTok's `getRtcStatsReport()`).
+    pub async fn get_rtc_stats_report(&self) -> serde_json::Value {
+        let report = crate::rtc::stats_report::collect(&self.inner.peer.pc).await;
+        self.inner
+            .events
+            .send(PublisherEvent::RtcStatsReport(report.clone()));
+        report
     }
 
     /// The published stream.

@@ -3,3 +3,4 @@
 pub(crate) mod keyframe_feedback;
 pub(crate) mod network_stats;
 pub(crate) mod peer;
+pub(crate) mod stats_report;

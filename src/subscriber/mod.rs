@@ -86,6 +86,8 @@ pub enum SubscriberEvent {
     VideoDisabled(VideoReason),
     /// Video is back, and why.
     VideoEnabled(VideoReason),
+    /// The W3C stats report asked for with [`Subscriber::get_rtc_stats_report`].
+    RtcStatsReport(serde_json::Value),
 }
 
 /// Why a subscriber's video stopped or resumed.
@@ -311,6 +313,16 @@ impl Subscriber {
     /// This subscription's ID in the session (chosen by this client).
     pub fn subscription_id(&self) -> &SubscriptionId {
         &self.inner.subscription_id
+    }
+
+    /// The peer connection's W3C stats report (a JSON array, one object per entry), also sent as
+    /// [`SubscriberEvent::RtcStatsReport`] (OpenTok's `getRtcStatsReport()`).
+    pub async fn get_rtc_stats_report(&self) -> serde_json::Value {
+        let report = crate::rtc::stats_report::collect(&self.inner.peer.pc).await;
+        self.inner
+            .events
+            .send(SubscriberEvent::RtcStatsReport(report.clone()));
+        report
     }
 
     /// The stream received.

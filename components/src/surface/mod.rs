@@ -119,8 +119,13 @@ pub fn VideoSurface(props: VideoSurfaceProps) -> Element {
     use_drop(move || {
         DRAWN.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
     });
+    // Only in a desktop window: the same build also renders headless (tests, SSR), where the surface is
+    // an inert element. Whether there is a window never changes for a mounted component, so the hooks
+    // below run in the same order on every render.
     #[cfg(feature = "desktop")]
-    desktop::use_frame_handler(id, props.frames.0.clone());
+    if use_hook(desktop::in_window) {
+        desktop::use_frame_handler(id, props.frames.0.clone());
+    }
     let fit = match props.scale_behavior {
         ScaleBehavior::Fit => "contain",
         _ => "cover",
@@ -163,6 +168,11 @@ mod desktop {
 
     /// How long a frame request waits before the page is told to ask again.
     const LONG_POLL: Duration = Duration::from_secs(2);
+
+    /// Whether this component lives in a Dioxus desktop window.
+    pub(super) fn in_window() -> bool {
+        try_consume_context::<dioxus::desktop::DesktopContext>().is_some()
+    }
 
     /// Registers this surface's asset handler and starts its page script.
     pub(super) fn use_frame_handler(id: u64, sink: Arc<VideoSink>) {

@@ -304,6 +304,18 @@ fn a_bad_token_shows_1004_and_the_join_screen_stays_usable() {
     let page = demo.wait_for("the call", Duration::from_secs(30), |p| {
         p["screen"] == "call" && p["participants"] == "1"
     });
+    // Stop video: the preview becomes the placeholder; start it again: video is back.
+    demo.wait_for("your preview", Duration::from_secs(20), |p| {
+        p["tiles"][0]["video"] == true
+    });
+    demo.click(&page, "camera");
+    demo.wait_for("the placeholder", Duration::from_secs(10), |p| {
+        p["tiles"][0]["video"] == false
+    });
+    demo.click(&page, "camera");
+    demo.wait_for("your preview again", Duration::from_secs(10), |p| {
+        p["tiles"][0]["video"] == true
+    });
     // And the chat works: a message is a signal that comes back to everyone, the sender included.
     demo.click(&page, "chat");
     demo.xdotool(&["type", "--delay", "20", "hello otters"]);
@@ -412,4 +424,34 @@ fn the_reconnect_banner_shows_while_the_link_is_cut() {
     demo.wait_for("the banner to go", Duration::from_secs(30), |p| {
         p["banner"] == false && p["screen"] == "call"
     });
+}
+
+#[test]
+fn a_server_that_is_gone_is_said_plainly() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    // A port nothing listens on.
+    let gone = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let url = format!("http://{gone}");
+    let x = Xvfb::start();
+    let demo = Demo::start(
+        &x,
+        &[
+            "--server",
+            &url,
+            "--api-key",
+            "1234",
+            "--api-secret",
+            "s",
+            "--join",
+        ],
+    );
+    let page = demo.wait_for("the error", Duration::from_secs(30), |p| {
+        p["screen"] == "join" && p["error"].is_string()
+    });
+    let error = page["error"].as_str().unwrap();
+    assert!(error.contains("cannot be reached"), "{error}");
+    assert!(error.contains(&url), "the error names the server: {error}");
 }
