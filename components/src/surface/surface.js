@@ -90,14 +90,14 @@
   const views = new Map();
 
   // The frame socket: one request message per frame drawn; an empty answer means "nothing new yet".
-  // Falls back to the asset handler if the socket never opens.
+  // Falls back to the asset handler if the socket fails or closes while the view is still shown.
   function runSocket(id, view, socketUrl) {
     const ws = new WebSocket(socketUrl);
     ws.binaryType = "arraybuffer";
-    let after = 0, opened = false;
+    let after = 0;
     const live = () => views.get(id) === view && view.canvas.isConnected;
     const ask = () => ws.send(`after=${after}&drawn=${view.drawn}&format=${view.format}`);
-    ws.onopen = () => { opened = true; ask(); };
+    ws.onopen = ask;
     ws.onmessage = (e) => {
       if (!live()) {
         ws.close();
@@ -114,7 +114,7 @@
       ask();
     };
     ws.onclose = () => {
-      if (!opened && live()) run(id, view);
+      if (live()) run(id, view);
       else if (views.get(id) === view) views.delete(id);
     };
   }
