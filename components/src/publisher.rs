@@ -165,6 +165,8 @@ pub fn OTPublisher(props: OTPublisherProps) -> Element {
     *handlers.borrow_mut() = props.event_handlers.clone();
     let mut stream_id = use_signal(|| None::<String>);
     let mut frames = use_signal(|| None::<FrameSource>);
+    // A moderator's mute holds until the app changes `publish_audio` (OpenTok: the app unmutes).
+    let mut forced_mute = use_signal(|| false);
     let publisher = use_hook(|| Rc::new(RefCell::new(None::<Rc<Publisher>>)));
     let applied = use_hook(|| Rc::new(RefCell::new(props.properties.clone())));
     use_hook(|| {
@@ -193,6 +195,9 @@ pub fn OTPublisher(props: OTPublisherProps) -> Element {
                     frames.set(Some(p.preview_frames().into()));
                     *publisher.borrow_mut() = Some(p);
                     while let Ok(event) = events.recv().await {
+                        if event == PublisherEvent::MuteForced {
+                            forced_mute.set(true);
+                        }
                         let current = handlers.borrow().clone();
                         current.dispatch(event);
                     }
@@ -216,6 +221,7 @@ pub fn OTPublisher(props: OTPublisherProps) -> Element {
             });
         }
         if old.publish_audio != new.publish_audio {
+            forced_mute.set(false);
             let (p, on) = (p.clone(), new.publish_audio);
             spawn(async move {
                 let _ = p.set_publish_audio(on).await;
@@ -258,7 +264,7 @@ pub fn OTPublisher(props: OTPublisherProps) -> Element {
             ViewContent {
                 frames: shown,
                 name: p.name.clone(),
-                has_audio: p.publish_audio,
+                has_audio: p.publish_audio && !forced_mute(),
                 scale_behavior: p.scale_behavior,
                 mirror,
                 on_resize: None,

@@ -385,14 +385,14 @@ pub fn OTSubscriberView(props: OTSubscriberViewProps) -> Element {
         .as_ref()
         .map(|c| c.properties_for(&props.stream_id).scale_behavior)
         .unwrap_or_default();
-    let on_resize = {
+    let on_resize = use_callback({
         let subscriber = subscriber.clone();
         move |(w, h): (u32, u32)| {
             if let Some(s) = subscriber.borrow().as_ref() {
                 s.set_preferred_resolution((w > 0 && h > 0).then_some((w, h)));
             }
         }
-    };
+    });
     let (name, has_audio) = info.read().clone();
     let shown = if *video.read() {
         frames.read().clone()
@@ -413,7 +413,7 @@ pub fn OTSubscriberView(props: OTSubscriberViewProps) -> Element {
                 has_audio,
                 scale_behavior,
                 mirror: false,
-                on_resize: EventHandler::new(on_resize),
+                on_resize,
             }
         }
     }

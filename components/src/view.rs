@@ -3,6 +3,8 @@
 //! `OTSubscriberView` and `OTPublisher`'s preview. Plain elements with inline styles, so a view looks
 //! right without any stylesheet; `class` and `style` on the components restyle the box.
 
+use std::sync::Arc;
+
 use dioxus::prelude::*;
 use otter::ScaleBehavior;
 
@@ -48,8 +50,9 @@ pub(crate) fn ViewContent(props: ViewProps) -> Element {
         .map(|c| c.to_uppercase().to_string())
         .unwrap_or_default();
     rsx! {
-        if let Some(frames) = props.frames.clone() {
-            div { style: FILL,
+        // A one-item keyed list: another sink is another surface (its own handler, socket and count).
+        for frames in props.frames.clone() {
+            div { key: "{Arc::as_ptr(&frames.0):p}", style: FILL,
                 VideoSurface {
                     frames,
                     scale_behavior: props.scale_behavior,
@@ -57,7 +60,8 @@ pub(crate) fn ViewContent(props: ViewProps) -> Element {
                     on_resize: props.on_resize,
                 }
             }
-        } else {
+        }
+        if props.frames.is_none() {
             div { class: "otter-placeholder", style: PLACEHOLDER,
                 div { style: AVATAR, "{initial}" }
             }

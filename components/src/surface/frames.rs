@@ -69,7 +69,11 @@ pub async fn next_frame(
     let (frame, seq) = tokio::time::timeout(timeout, sink.next_after(request.after))
         .await
         .ok()?;
-    let mut out = Vec::with_capacity(HEADER_LEN + frame.data().len() * 3);
+    let pixels = match request.format {
+        PixelFormat::I420 => frame.data().len(),
+        PixelFormat::Rgba => (frame.width() * frame.height() * 4) as usize,
+    };
+    let mut out = Vec::with_capacity(HEADER_LEN + pixels);
     encode_frame(&frame, seq, request.format, &mut out);
     Some(out)
 }

@@ -79,13 +79,13 @@ pub fn configure_webview_environment() {
     }
 }
 
-/// Notes what a surface's page script reported.
+/// Notes what a mounted surface's page script reported (a late request from an unmounted one is
+/// ignored).
 #[cfg_attr(not(feature = "desktop"), allow(dead_code))]
 fn record_drawn(id: u64, drawn: u64) {
-    DRAWN
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(id, drawn);
+    if let Some(n) = DRAWN.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&id) {
+        *n = drawn;
+    }
 }
 
 /// How many frames each mounted surface has drawn, in mount order (for stats and benchmarks).
@@ -115,7 +115,14 @@ pub fn frames_drawn() -> Vec<u64> {
 /// ```
 #[allow(non_snake_case)]
 pub fn VideoSurface(props: VideoSurfaceProps) -> Element {
-    let id = use_hook(|| NEXT_SURFACE.fetch_add(1, Ordering::Relaxed));
+    let id = use_hook(|| {
+        let id = NEXT_SURFACE.fetch_add(1, Ordering::Relaxed);
+        DRAWN
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, 0);
+        id
+    });
     use_drop(move || {
         DRAWN.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
     });

@@ -16,6 +16,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use otter::media::VideoSink;
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::Message;
@@ -26,38 +27,62 @@ use super::record_drawn;
 /// How long the server waits for a frame before telling the page it is still alive (an empty message).
 const IDLE: Duration = Duration::from_secs(2);
 
+/// How long a connection may take to complete its WebSocket handshake.
+const HANDSHAKE: Duration = Duration::from_secs(5);
+
+/// Connections at once: far more than surfaces on one screen, few enough that a local process
+/// opening sockets cannot use up the app's descriptors.
+const MAX_CONNECTIONS: usize = 64;
+
 struct Server {
     addr: SocketAddr,
     key: String,
+    /// Open connections (pages hold one per surface); beyond the cap new ones are dropped.
+    connections: Arc<Semaphore>,
     /// Mounted surfaces by ID; weak, so an unmounted surface's sink is not kept alive.
     sinks: Mutex<HashMap<u64, Weak<VideoSink>>>,
 }
 
 static SERVER: OnceLock<Option<Arc<Server>>> = OnceLock::new();
 
-/// The server, started on first use inside the current tokio runtime; None if it could not listen.
+/// The server, started on first use on a thread and runtime of its own (so it outlives whichever
+/// runtime first asked for it); None if it could not listen.
 fn server() -> Option<Arc<Server>> {
     SERVER
-        .get_or_init(|| {
-            let listener = std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.set_nonblocking(true).map(|()| l))
-                .and_then(TcpListener::from_std);
-            let listener = match listener {
-                Ok(l) => l,
-                Err(e) => {
-                    tracing::warn!(error = %e, "no frame socket; surfaces use the asset handler");
-                    return None;
-                }
-            };
-            let server = Arc::new(Server {
-                addr: listener.local_addr().ok()?,
-                key: format!("{:032x}", rand::random::<u128>()),
-                sinks: Mutex::default(),
-            });
-            tokio::spawn(accept(listener, server.clone()));
-            Some(server)
+        .get_or_init(|| match start() {
+            Ok(server) => Some(server),
+            Err(e) => {
+                tracing::warn!(error = %e, "no frame socket; surfaces use the asset handler");
+                None
+            }
         })
         .clone()
+}
+
+fn start() -> std::io::Result<Arc<Server>> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    listener.set_nonblocking(true)?;
+    let server = Arc::new(Server {
+        addr: listener.local_addr()?,
+        key: format!("{:032x}", rand::random::<u128>()),
+        sinks: Mutex::default(),
+        connections: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
+    });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let served = server.clone();
+    std::thread::Builder::new()
+        .name("otter-frame-socket".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                match TcpListener::from_std(listener) {
+                    Ok(listener) => accept(listener, served).await,
+                    Err(e) => tracing::warn!(error = %e, "frame socket stopped"),
+                }
+            })
+        })?;
+    Ok(server)
 }
 
 /// Registers a surface's sink; returns the URL its page script connects to.
@@ -74,6 +99,11 @@ pub fn unregister(id: u64) {
     }
 }
 
+/// Compares in time that does not depend on where the first difference is.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -85,8 +115,15 @@ async fn accept(listener: TcpListener, server: Arc<Server>) {
             tokio::time::sleep(Duration::from_millis(100)).await;
             continue;
         };
+        let Ok(permit) = server.connections.clone().try_acquire_owned() else {
+            continue; // full: dropped
+        };
         let _ = stream.set_nodelay(true);
-        tokio::spawn(serve(stream, server.clone()));
+        let server = server.clone();
+        tokio::spawn(async move {
+            serve(stream, server).await;
+            drop(permit);
+        });
     }
 }
 
@@ -100,7 +137,7 @@ async fn serve(stream: TcpStream, server: Arc<Server>) {
         let key_ok = uri
             .query()
             .and_then(|q| q.split('&').find_map(|p| p.strip_prefix("key=")))
-            .is_some_and(|k| k == server.key);
+            .is_some_and(|k| same_secret(k.as_bytes(), server.key.as_bytes()));
         let surface = uri.path().trim_start_matches('/').parse::<u64>().ok();
         match surface {
             Some(s) if key_ok && lock(&server.sinks).contains_key(&s) => {
@@ -114,7 +151,8 @@ async fn serve(stream: TcpStream, server: Arc<Server>) {
             }
         }
     };
-    let Ok(mut socket) = tokio_tungstenite::accept_hdr_async(stream, check).await else {
+    let handshake = tokio_tungstenite::accept_hdr_async(stream, check);
+    let Ok(Ok(mut socket)) = tokio::time::timeout(HANDSHAKE, handshake).await else {
         return;
     };
     let Some(id) = id else { return };
@@ -123,10 +161,10 @@ async fn serve(stream: TcpStream, server: Arc<Server>) {
             continue;
         };
         let request = FrameRequest::parse(Some(text.as_str()));
-        record_drawn(id, request.drawn);
         let Some(sink) = lock(&server.sinks).get(&id).and_then(Weak::upgrade) else {
             break;
         };
+        record_drawn(id, request.drawn);
         // Empty = nothing new yet; the page asks again.
         let body = next_frame(&sink, request, IDLE).await.unwrap_or_default();
         drop(sink);

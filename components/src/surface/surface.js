@@ -1,11 +1,12 @@
 // Otter's video surface: draws the newest frame of each view on its <canvas>.
 //
 // Each view asks the app's loopback frame socket for a frame after drawing one, and gets the newest in
-// one message. Where the socket cannot be reached, the view long-polls its asset handler: `GET /<handler>/frame?after=N&drawn=D` answers when a frame newer
-// than N exists (or 204 after a while), so at most one frame per view is in flight and a slow page skips
-// to the newest instead of queueing. Frames arrive as I420 (16-byte header: width, height, sequence as two
-// u32, all little-endian) and are converted to RGB by a WebGL shader; without WebGL the page asks for RGBA
-// and puts it on a 2D canvas. `drawn` tells the app how many frames this view has drawn (for stats).
+// one message. Where the socket cannot be used, the view long-polls its asset handler instead
+// (`GET /<handler>/frame?after=N&drawn=D&format=F`: 200 with a frame newer than N, or 204). Either way at
+// most one frame per view is in flight and a slow page skips to the newest instead of queueing. Frames
+// are I420 after a 16-byte header (width, height, sequence as two u32, little-endian), converted to RGB
+// by a WebGL shader; without WebGL the page asks for RGBA and puts it on a 2D canvas. `drawn` tells the
+// app how many frames the view has drawn (for stats).
 (() => {
   if (window.otterSurface) return;
   const HEADER = 16;
@@ -18,6 +19,12 @@
       float u = texture2D(tu, uv).r - 0.5, v = texture2D(tv, uv).r - 0.5;
       gl_FragColor = vec4(y + 1.5960 * v, y - 0.3918 * u - 0.8130 * v, y + 2.0172 * u, 1.0);
     }`;
+
+  // Gives a WebGL context back now rather than at garbage collection: WebKit keeps only a few alive.
+  function release(gl) {
+    const lose = gl && gl.getExtension("WEBGL_lose_context");
+    if (lose) lose.loseContext();
+  }
 
   function webgl(canvas) {
     const gl = canvas.getContext("webgl", { alpha: false, antialias: false, depth: false,
@@ -33,7 +40,10 @@
     gl.attachShader(prog, shader(gl.VERTEX_SHADER, VERTEX));
     gl.attachShader(prog, shader(gl.FRAGMENT_SHADER, FRAGMENT));
     gl.linkProgram(prog);
-    if (!gl.getProgramParameter(prog, gl.LINK_STATUS)) return null;
+    if (!gl.getProgramParameter(prog, gl.LINK_STATUS)) {
+      release(gl);
+      return null;
+    }
     gl.useProgram(prog);
     gl.bindBuffer(gl.ARRAY_BUFFER, gl.createBuffer());
     gl.bufferData(gl.ARRAY_BUFFER, new Float32Array([-1, -1, 1, -1, -1, 1, 1, 1]), gl.STATIC_DRAW);
@@ -53,7 +63,7 @@
       return t;
     });
     let size = [0, 0];
-    return (buf, w, h) => {
+    const draw = (buf, w, h) => {
       if (canvas.width !== w || canvas.height !== h) {
         canvas.width = w;
         canvas.height = h;
@@ -74,10 +84,13 @@
       size = [w, h];
       gl.drawArrays(gl.TRIANGLE_STRIP, 0, 4);
     };
+    draw.release = () => release(gl);
+    return draw;
   }
 
   function canvas2d(canvas) {
     const ctx = canvas.getContext("2d", { alpha: false });
+    if (!ctx) return null;
     return (buf, w, h) => {
       if (canvas.width !== w || canvas.height !== h) {
         canvas.width = w;
@@ -88,6 +101,28 @@
   }
 
   const views = new Map();
+
+  // Draws one frame message if it is whole; returns its sequence number, or null for an empty or short
+  // message. A drawing error is logged, never allowed to stop the view.
+  function drawFrame(view, buf) {
+    if (!buf || buf.byteLength < HEADER) return null;
+    const head = new DataView(buf, 0, HEADER);
+    const w = head.getUint32(0, true), h = head.getUint32(4, true);
+    const need = HEADER + (view.format === "rgba" ? w * h * 4 : w * h * 1.5);
+    if (!w || !h || buf.byteLength < need) return null;
+    try {
+      view.draw(buf, w, h);
+      view.drawn += 1;
+    } catch (e) {
+      console.warn("otter surface: draw failed", e);
+    }
+    return head.getUint32(8, true) + head.getUint32(12, true) * 2 ** 32;
+  }
+
+  function stop(id, view) {
+    if (views.get(id) === view) views.delete(id);
+    if (view.draw.release) view.draw.release();
+  }
 
   // The frame socket: one request message per frame drawn; an empty answer means "nothing new yet".
   // Falls back to the asset handler if the socket fails or closes while the view is still shown.
@@ -103,43 +138,34 @@
         ws.close();
         return;
       }
-      const buf = e.data;
-      if (buf.byteLength >= HEADER) {
-        const head = new DataView(buf, 0, HEADER);
-        const w = head.getUint32(0, true), h = head.getUint32(4, true);
-        after = head.getUint32(8, true) + head.getUint32(12, true) * 2 ** 32;
-        view.draw(buf, w, h);
-        view.drawn += 1;
-      }
+      const seq = drawFrame(view, e.data);
+      if (seq !== null) after = seq;
       ask();
     };
     ws.onclose = () => {
       if (live()) run(id, view);
-      else if (views.get(id) === view) views.delete(id);
+      else stop(id, view);
     };
   }
 
+  // The asset handler: long-polls `GET <url>?after=N…`; 200 = a frame, 204 = nothing new yet.
   async function run(id, view) {
     let after = 0;
+    const pause = () => new Promise((r) => setTimeout(r, 250));
     while (views.get(id) === view && view.canvas.isConnected) {
-      let res;
       try {
-        res = await fetch(`${view.url}?after=${after}&drawn=${view.drawn}&format=${view.format}`);
+        const res = await fetch(`${view.url}?after=${after}&drawn=${view.drawn}&format=${view.format}`);
+        if (res.status === 200) {
+          const seq = drawFrame(view, await res.arrayBuffer());
+          if (seq !== null) after = seq;
+        } else if (res.status !== 204) {
+          await pause(); // the handler is gone (unmounting) or failing: do not spin
+        }
       } catch (e) {
-        await new Promise((r) => setTimeout(r, 250));
-        continue;
+        await pause();
       }
-      if (res.status === 404) break;
-      if (res.status !== 200) continue;
-      const buf = await res.arrayBuffer();
-      if (buf.byteLength < HEADER || views.get(id) !== view) continue;
-      const head = new DataView(buf, 0, HEADER);
-      const w = head.getUint32(0, true), h = head.getUint32(4, true);
-      after = head.getUint32(8, true) + head.getUint32(12, true) * 2 ** 32;
-      view.draw(buf, w, h);
-      view.drawn += 1;
     }
-    if (views.get(id) === view) views.delete(id);
+    stop(id, view);
   }
 
   window.otterSurface = {
@@ -159,13 +185,21 @@
         draw = canvas2d(canvas);
         format = "rgba";
       }
+      if (!draw) return; // the canvas already has a context of another kind: nothing we can draw with
       const view = { canvas, url, draw, format, drawn: 0 };
+      // A lost WebGL context (the browser reclaims them under pressure) is rebuilt when it comes back.
+      canvas.addEventListener("webglcontextlost", (e) => e.preventDefault());
+      canvas.addEventListener("webglcontextrestored", () => {
+        const fresh = webgl(canvas);
+        if (fresh && views.get(id) === view) view.draw = fresh;
+      });
       views.set(id, view);
       if (socketUrl) runSocket(id, view, socketUrl);
       else run(id, view);
     },
     detach(id) {
-      views.delete(id);
+      const view = views.get(id);
+      if (view) stop(id, view);
     },
   };
 })();

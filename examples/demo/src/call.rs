@@ -151,7 +151,11 @@ pub fn Call(setup: CallSetup, on_leave: EventHandler<Option<String>>) -> Element
             }
         });
     let publisher_handlers = PublisherEventHandlers::default()
-        .error(move |e: otter::OtError| set(notice, Some(describe(&e))));
+        .error(move |e: otter::OtError| set(notice, Some(describe(&e))))
+        .mute_forced(move |()| {
+            set(mic_on, false);
+            set(notice, Some("A moderator muted you.".into()));
+        });
     let options = SessionOptions::with_api_url(&setup.backend.url);
     let properties = setup.publisher(mic_on(), camera_on());
     let has_audio = setup.audio != AudioChoice::None;

@@ -69,7 +69,7 @@ struct Demo {
     child: Child,
     probe: PathBuf,
     display: String,
-    _dir: PathBuf,
+    dir: PathBuf,
 }
 
 impl Demo {
@@ -97,7 +97,7 @@ impl Demo {
             child,
             probe,
             display: x.display.clone(),
-            _dir: dir,
+            dir,
         }
     }
 
@@ -166,6 +166,7 @@ impl Drop for Demo {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
