@@ -1,11 +1,13 @@
 //! The video surface: draws a [`VideoSink`]'s frames in the page.
 //!
 //! With the `desktop` feature, [`VideoSurface`] renders a `<canvas>` that a small page script fills: the
-//! script long-polls an asset handler this component registers (`use_asset_handler`), which answers with
-//! the newest frame only, so a slow page skips frames and nothing queues. Pixels cross as I420 and a
-//! WebGL shader converts them (2.7× fewer bytes than RGBA and no per-pixel work in the page's script);
-//! without WebGL the page asks for RGBA. Without the feature (headless, tests) the surface renders an
-//! empty element that carries its state as data attributes.
+//! script asks the app's loopback frame socket (`socket.rs`) for a frame after drawing one, falling back
+//! to an asset handler this component registers (`use_asset_handler`); either answers with the newest
+//! frame only, so a slow page skips frames and nothing queues. With a GPU, pixels cross as
+//! I420 and a WebGL shader converts them (2.7× fewer bytes than RGBA); without one (WebGL would run in
+//! a software rasterizer and be read back for compositing) the app converts to RGBA and the page puts
+//! it on a 2D canvas, which measured cheaper. Without the feature (headless, tests) the surface renders
+//! an empty element that carries its state as data attributes.
 
 pub mod frames;
 #[cfg(feature = "desktop")]
@@ -67,16 +69,28 @@ static DRAWN: Mutex<BTreeMap<u64, u64>> = Mutex::new(BTreeMap::new());
 /// otter_dioxus::surface::configure_webview_environment();
 /// ```
 pub fn configure_webview_environment() {
-    let has_render_node = std::fs::read_dir("/dev/dri").is_ok_and(|dir| {
-        dir.flatten()
-            .any(|e| e.file_name().to_string_lossy().starts_with("renderD"))
-    });
     if cfg!(target_os = "linux")
-        && !has_render_node
+        && software_rendering()
         && std::env::var_os("WEBKIT_DISABLE_DMABUF_RENDERER").is_none()
     {
         std::env::set_var("WEBKIT_DISABLE_DMABUF_RENDERER", "1");
     }
+}
+
+/// Whether the webview renders without a GPU (Linux: no `/dev/dri/renderD*` node), which makes
+/// surfaces draw RGBA on a 2D canvas instead of I420 through WebGL. `OTTER_SURFACE=webgl` or `=2d`
+/// overrides the guess (for troubleshooting and tests).
+pub fn software_rendering() -> bool {
+    match std::env::var("OTTER_SURFACE").as_deref() {
+        Ok("webgl") => return false,
+        Ok("2d") => return true,
+        _ => {}
+    }
+    cfg!(target_os = "linux")
+        && !std::fs::read_dir("/dev/dri").is_ok_and(|dir| {
+            dir.flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with("renderD"))
+        })
 }
 
 /// Notes what a mounted surface's page script reported (a late request from an unmounted one is
@@ -209,8 +223,9 @@ mod desktop {
             let socket = socket_url
                 .as_deref()
                 .map_or("null".to_string(), |u| format!("'{u}'"));
+            let software = super::software_rendering();
             let js = format!(
-                "{SCRIPT}\nwindow.otterSurface.attach('otter-surface-{id}', '/otter-surface-{id}/frame', {socket});"
+                "{SCRIPT}\nwindow.otterSurface.attach('otter-surface-{id}', '/otter-surface-{id}/frame', {socket}, {software});"
             );
             document::eval(&js);
         });

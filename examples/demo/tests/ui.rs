@@ -74,6 +74,10 @@ struct Demo {
 
 impl Demo {
     fn start(x: &Xvfb, args: &[&str]) -> Self {
+        Self::start_with(x, args, &[])
+    }
+
+    fn start_with(x: &Xvfb, args: &[&str], env: &[(&str, &str)]) -> Self {
         let dir = std::env::temp_dir().join(format!(
             "otter-demo-ui-{}-{}",
             std::process::id(),
@@ -89,6 +93,8 @@ impl Demo {
             .env("DISPLAY", &x.display)
             .env("RUST_LOG", "warn")
             .env_remove("OTTER_URL")
+            .env_remove("OTTER_SURFACE")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -217,21 +223,9 @@ fn changed_fraction(a: &[[u8; 3]], b: &[[u8; 3]]) -> f64 {
     changed as f64 / a.len().max(1) as f64
 }
 
-#[test]
-fn a_call_with_two_bots_shows_three_live_tiles() {
-    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
-    let x = Xvfb::start();
-    let demo = Demo::start(&x, &["--bots", "2", "--join", "--name", "Tester"]);
-    let page = demo.wait_for("three tiles with video", Duration::from_secs(60), |p| {
-        p["screen"] == "call"
-            && p["tiles"]
-                .as_array()
-                .is_some_and(|t| t.len() == 3 && t.iter().all(|t| t["video"] == true))
-            && p["frames_drawn"]
-                .as_array()
-                .is_some_and(|d| d.len() == 3 && d.iter().all(|n| n.as_u64() > Some(10)))
-    });
-    assert_eq!(page["participants"], "3", "the participant count reads 3");
+/// Two screenshots a second apart: every tile of `page` shows a picture (several colours) that moves.
+/// Returns the second screenshot.
+fn assert_tiles_live(demo: &Demo, page: &Value) -> (usize, usize, Vec<u8>) {
     let first = demo.screenshot();
     std::thread::sleep(Duration::from_secs(1));
     let second = demo.screenshot();
@@ -250,6 +244,47 @@ fn a_call_with_two_bots_shows_three_live_tiles() {
             changed * 100.0
         );
     }
+    second
+}
+
+#[test]
+fn the_webgl_path_draws_too() {
+    // This machine has no GPU, so surfaces choose the 2D canvas; force the WebGL (I420 shader) path,
+    // which machines with a GPU take, and check it draws the same kind of picture.
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let x = Xvfb::start();
+    let demo = Demo::start_with(
+        &x,
+        &["--bots", "1", "--join"],
+        &[("OTTER_SURFACE", "webgl")],
+    );
+    let page = demo.wait_for("two tiles with video", Duration::from_secs(60), |p| {
+        p["tiles"]
+            .as_array()
+            .is_some_and(|t| t.len() == 2 && t.iter().all(|t| t["video"] == true))
+            && p["frames_drawn"]
+                .as_array()
+                .is_some_and(|d| d.len() == 2 && d.iter().all(|n| n.as_u64() > Some(10)))
+    });
+    assert_tiles_live(&demo, &page);
+}
+
+#[test]
+fn a_call_with_two_bots_shows_three_live_tiles() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let x = Xvfb::start();
+    let demo = Demo::start(&x, &["--bots", "2", "--join", "--name", "Tester"]);
+    let page = demo.wait_for("three tiles with video", Duration::from_secs(60), |p| {
+        p["screen"] == "call"
+            && p["tiles"]
+                .as_array()
+                .is_some_and(|t| t.len() == 3 && t.iter().all(|t| t["video"] == true))
+            && p["frames_drawn"]
+                .as_array()
+                .is_some_and(|d| d.len() == 3 && d.iter().all(|n| n.as_u64() > Some(10)))
+    });
+    assert_eq!(page["participants"], "3", "the participant count reads 3");
+    let second = assert_tiles_live(&demo, &page);
     if std::env::var_os("OTTER_UPDATE_SCREENSHOT").is_some() {
         let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/demo.png");
         let mut convert = Command::new("convert")
