@@ -51,9 +51,20 @@ pub struct Args {
     pub probe: Option<std::path::PathBuf>,
 }
 
-fn main() {
+fn main() -> std::process::ExitCode {
     otter_dioxus::surface::configure_webview_environment();
     let args = Args::parse();
+    if cfg!(target_os = "linux")
+        && std::env::var_os("DISPLAY").is_none()
+        && std::env::var_os("WAYLAND_DISPLAY").is_none()
+    {
+        eprintln!(
+            "otter-demo opens a window, and there is no display here (neither DISPLAY nor \
+             WAYLAND_DISPLAY is set).\nOn a machine without a screen: `xvfb-run -a make demo`, or \
+             `make demo-headless` for the same call in the terminal."
+        );
+        return std::process::ExitCode::from(2);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -74,4 +85,5 @@ fn main() {
         .with_cfg(config)
         .with_context(args)
         .launch(app::App);
+    std::process::ExitCode::SUCCESS
 }
