@@ -23,7 +23,7 @@ mod view;
 
 pub use handlers::SessionEventHandlers;
 pub use publisher::{OTPublisher, OTPublisherProps, PublisherEventHandlers};
-pub use session::{use_session, OTSession, OTSessionProps, SessionContext};
+pub use session::{use_session, use_session_state, OTSession, OTSessionProps, SessionContext};
 pub use subscriber::{
     OTSubscriber, OTSubscriberProps, OTSubscriberView, OTSubscriberViewProps,
     SubscriberEventHandlers,
@@ -32,7 +32,7 @@ pub use subscriber::{
 /// What an app needs: `use otter_dioxus::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        use_session, OTPublisher, OTSession, OTSubscriber, OTSubscriberView,
+        use_session, use_session_state, OTPublisher, OTSession, OTSubscriber, OTSubscriberView,
         PublisherEventHandlers, SessionEventHandlers, SubscriberEventHandlers,
     };
     pub use dioxus::prelude::*;

@@ -62,6 +62,47 @@ pub fn use_session() -> SessionContext {
     )
 }
 
+/// A value computed from the nearest session's state (`otter::SessionState`: status, this connection,
+/// the others, the streams), kept current: the caller re-renders when the value changes, and follows the
+/// session across reconnects and identity changes. Panics outside an `OTSession`, like [`use_session`].
+///
+/// ```no_run
+/// use otter_dioxus::prelude::*;
+///
+/// #[component]
+/// fn Count() -> Element {
+///     let people = use_session_state(|s| s.connections.len() + usize::from(s.connection.is_some()));
+///     rsx! { "{people} in call" }
+/// }
+/// ```
+pub fn use_session_state<T: PartialEq + 'static>(
+    select: impl Fn(&otter::SessionState) -> T + 'static,
+) -> Signal<T> {
+    let context = use_session();
+    let select = use_hook(|| Rc::new(select));
+    let mut value = use_signal(|| select(&otter::SessionState::default()));
+    // A resource re-runs when the session signal it reads changes (a new identity): the watch follows.
+    use_resource(move || {
+        let (session, select) = (context.session(), select.clone());
+        async move {
+            let Some(session) = session else {
+                return;
+            };
+            let mut state = session.watch_state();
+            loop {
+                let now = select(&state.borrow_and_update());
+                if *value.peek() != now {
+                    value.set(now);
+                }
+                if state.changed().await.is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    value
+}
+
 /// The props of [`OTSession`] (API.md §2).
 #[derive(Props, Clone, PartialEq)]
 pub struct OTSessionProps {

@@ -10,7 +10,7 @@ use std::rc::Rc;
 use dioxus::prelude::*;
 use otter::{StreamId, SubscriberEvent, SubscriberProperties, VideoReason};
 
-use crate::session::use_session;
+use crate::session::{use_session, use_session_state};
 use crate::surface::FrameSource;
 use crate::view::{box_style, ViewContent};
 
@@ -195,7 +195,6 @@ pub struct OTSubscriberProps {
 /// ```
 #[allow(non_snake_case)]
 pub fn OTSubscriber(props: OTSubscriberProps) -> Element {
-    let context = use_session();
     let properties = use_signal(|| (props.properties.clone(), props.stream_properties.clone()));
     let mut shared = use_context_provider(|| SubscriberContext {
         handlers: Rc::new(RefCell::new(SubscriberEventHandlers::default())),
@@ -206,32 +205,14 @@ pub fn OTSubscriber(props: OTSubscriberProps) -> Element {
     if *shared.properties.peek() != current {
         shared.properties.set(current);
     }
-    let mut streams = use_signal(Vec::<StreamId>::new);
     let with_self = props.subscribe_to_self;
-    use_hook(|| {
-        spawn(async move {
-            let Some(session) = context.session() else {
-                return;
-            };
-            let mut state = session.watch_state();
-            loop {
-                let ids: Vec<StreamId> = {
-                    let st = state.borrow_and_update();
-                    let own = st.connection.as_ref().map(|c| c.connection_id.clone());
-                    st.streams
-                        .iter()
-                        .filter(|s| with_self || Some(&s.connection.connection_id) != own.as_ref())
-                        .map(|s| s.stream_id.clone())
-                        .collect()
-                };
-                if *streams.peek() != ids {
-                    streams.set(ids);
-                }
-                if state.changed().await.is_err() {
-                    return;
-                }
-            }
-        })
+    let streams = use_session_state(move |st| {
+        let own = st.connection.as_ref().map(|c| &c.connection_id);
+        st.streams
+            .iter()
+            .filter(|s| with_self || Some(&s.connection.connection_id) != own)
+            .map(|s| s.stream_id.clone())
+            .collect::<Vec<StreamId>>()
     });
     let ids = streams.read().clone();
     if let Some(render) = &props.render {
@@ -276,34 +257,15 @@ pub fn OTSubscriberView(props: OTSubscriberViewProps) -> Element {
     let mut video = use_signal(|| false);
     let mut frames = use_signal(|| None::<FrameSource>);
     // The stream's name and whether it has audio, kept current from the session's state.
-    let mut info = use_signal(|| (String::new(), true));
+    let stream_id = props.stream_id.clone();
+    let info = use_session_state(move |st| {
+        st.streams
+            .iter()
+            .find(|s| s.stream_id == stream_id)
+            .map(|s| (s.name.clone(), s.has_audio))
+    });
     let subscriber = use_hook(|| Rc::new(RefCell::new(None::<Rc<otter::Subscriber>>)));
     let applied_at_start = use_hook(|| Rc::new(RefCell::new(None::<SubscriberProperties>)));
-    use_hook(|| {
-        let stream_id = props.stream_id.clone();
-        spawn(async move {
-            let Some(session) = context.session() else {
-                return;
-            };
-            let mut state = session.watch_state();
-            loop {
-                let now = state
-                    .borrow_and_update()
-                    .streams
-                    .iter()
-                    .find(|s| s.stream_id == stream_id)
-                    .map(|s| (s.name.clone(), s.has_audio));
-                if let Some(now) = now {
-                    if *info.peek() != now {
-                        info.set(now);
-                    }
-                }
-                if state.changed().await.is_err() {
-                    return;
-                }
-            }
-        })
-    });
     use_hook(|| {
         let (stream_id, subscriber, applied_at_start) = (
             props.stream_id.clone(),
@@ -393,7 +355,7 @@ pub fn OTSubscriberView(props: OTSubscriberViewProps) -> Element {
             }
         }
     });
-    let (name, has_audio) = info.read().clone();
+    let (name, has_audio) = info.read().clone().unwrap_or_else(|| (String::new(), true));
     let shown = if *video.read() {
         frames.read().clone()
     } else {

@@ -103,6 +103,11 @@ async fn identity_signal_and_handler_changes_on_a_mounted_session() {
         count("session_connected") == 1
     })
     .await;
+    let people = live.borrow().people.clone();
+    drive(&mut dom, "use_session_state counting 1", || {
+        people.get() == 1
+    })
+    .await;
 
     // A signal prop: sent once; an equal value re-rendered is not sent again; a new value is.
     live.borrow_mut().signal = Some(SignalRequest::new("t", "one"));
@@ -146,6 +151,16 @@ async fn identity_signal_and_handler_changes_on_a_mounted_session() {
         "{:?}",
         log.borrow()
     );
+
+    // `use_session_state` follows to the new session: someone joins there, the count says 2.
+    let other = Session::init("100200", second.as_str(), fixture.options());
+    other.connect(&mint(&second)).await.unwrap();
+    drive(
+        &mut dom,
+        "use_session_state counting 2 in the new session",
+        || people.get() == 2,
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -30,6 +30,16 @@ pub struct Live {
     pub signal: Option<SignalRequest>,
     /// Which handler set is current (a new set = new closures).
     pub handler_set: u32,
+    /// What `use_session_state` under the session last counted (people in the call).
+    pub people: Rc<std::cell::Cell<usize>>,
+}
+
+/// Counts the people in the call with `use_session_state`, into `people`.
+#[component]
+fn PeopleProbe(people: Rc<std::cell::Cell<usize>>) -> Element {
+    let n = use_session_state(|s| s.connections.len() + usize::from(s.connection.is_some()));
+    people.set(n());
+    rsx! {}
 }
 
 pub fn root(props: RootProps) -> Element {
@@ -85,6 +95,7 @@ pub fn root(props: RootProps) -> Element {
             options: props.options.clone(),
             signal: live.signal.clone(),
             event_handlers: handlers,
+            PeopleProbe { people: live.people.clone() }
         }
     }
 }

@@ -246,33 +246,14 @@ fn set<T: 'static>(mut signal: Signal<T>, value: T) {
     signal.set(value);
 }
 
-/// "N in call", kept current from the session's state.
+/// "N in call", kept current from the session's state; also tells the call (for the grid).
 #[component]
 fn Participants(count: Signal<usize>) -> Element {
-    let context = use_session();
-    use_hook(|| {
-        spawn(async move {
-            let Some(session) = context.session() else {
-                return;
-            };
-            let mut state = session.watch_state();
-            loop {
-                let n = {
-                    let s = state.borrow_and_update();
-                    s.connections.len() + usize::from(s.connection.is_some())
-                };
-                if *count.peek() != n {
-                    count.set(n);
-                }
-                if state.changed().await.is_err() {
-                    return;
-                }
-            }
-        })
-    });
+    let people = use_session_state(|s| s.connections.len() + usize::from(s.connection.is_some()));
+    use_effect(move || count.set(people()));
     rsx! {
         span { class: "count",
-            span { id: "participant-count", "{count}" }
+            span { id: "participant-count", "{people}" }
             " in call"
         }
     }
