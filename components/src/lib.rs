@@ -15,6 +15,7 @@
 //! ```
 
 pub mod handlers;
+pub mod handles;
 pub mod publisher;
 pub mod session;
 pub mod subscriber;
@@ -22,6 +23,7 @@ pub mod surface;
 mod view;
 
 pub use handlers::SessionEventHandlers;
+pub use handles::{PublisherHandle, SubscriberHandle};
 pub use publisher::{OTPublisher, OTPublisherProps, PublisherEventHandlers};
 pub use session::{use_session, use_session_state, OTSession, OTSessionProps, SessionContext};
 pub use subscriber::{
@@ -33,7 +35,8 @@ pub use subscriber::{
 pub mod prelude {
     pub use crate::{
         use_session, use_session_state, OTPublisher, OTSession, OTSubscriber, OTSubscriberView,
-        PublisherEventHandlers, SessionEventHandlers, SubscriberEventHandlers,
+        PublisherEventHandlers, PublisherHandle, SessionEventHandlers, SubscriberEventHandlers,
+        SubscriberHandle,
     };
     pub use dioxus::prelude::*;
     pub use otter::{

@@ -9,6 +9,7 @@ use dioxus::prelude::*;
 use otter::{Publisher, PublisherEvent, PublisherProperties, SessionStatus};
 
 use crate::handlers::Handler;
+use crate::handles::PublisherHandle;
 use crate::session::use_session;
 use crate::surface::FrameSource;
 use crate::view::{box_style, ViewContent};
@@ -139,6 +140,9 @@ pub struct OTPublisherProps {
     /// Inline style of the preview element.
     #[props(default)]
     pub style: Option<String>,
+    /// Called once publishing started, with a handle on the publisher (React Native's `ref`).
+    #[props(default)]
+    pub on_publisher: Option<EventHandler<PublisherHandle>>,
 }
 
 /// Publishes this client's camera and microphone (or the configured sources) into the session, and
@@ -169,6 +173,7 @@ pub fn OTPublisher(props: OTPublisherProps) -> Element {
     let mut forced_mute = use_signal(|| false);
     let publisher = use_hook(|| Rc::new(RefCell::new(None::<Rc<Publisher>>)));
     let applied = use_hook(|| Rc::new(RefCell::new(props.properties.clone())));
+    let on_publisher = props.on_publisher;
     use_hook(|| {
         let (handlers, publisher, properties) = (
             handlers.clone(),
@@ -193,6 +198,9 @@ pub fn OTPublisher(props: OTPublisherProps) -> Element {
                     let mut events = p.events();
                     stream_id.set(Some(p.stream().stream_id.to_string()));
                     frames.set(Some(p.preview_frames().into()));
+                    if let Some(cb) = on_publisher {
+                        cb.call(PublisherHandle::new(&p));
+                    }
                     *publisher.borrow_mut() = Some(p);
                     while let Ok(event) = events.recv().await {
                         if event == PublisherEvent::MuteForced {

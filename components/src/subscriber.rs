@@ -10,6 +10,7 @@ use std::rc::Rc;
 use dioxus::prelude::*;
 use otter::{StreamId, SubscriberEvent, SubscriberProperties, VideoReason};
 
+use crate::handles::SubscriberHandle;
 use crate::session::{use_session, use_session_state};
 use crate::surface::FrameSource;
 use crate::view::{box_style, ViewContent};
@@ -236,6 +237,9 @@ pub struct OTSubscriberViewProps {
     /// Inline style of the view.
     #[props(default)]
     pub style: Option<String>,
+    /// Called once subscribed, with a handle on the subscription (React Native's `ref`).
+    #[props(default)]
+    pub on_subscriber: Option<EventHandler<SubscriberHandle>>,
 }
 
 /// One stream's video (and audio), subscribed while mounted. Works inside `OTSubscriber`'s `render`
@@ -266,6 +270,7 @@ pub fn OTSubscriberView(props: OTSubscriberViewProps) -> Element {
     });
     let subscriber = use_hook(|| Rc::new(RefCell::new(None::<Rc<otter::Subscriber>>)));
     let applied_at_start = use_hook(|| Rc::new(RefCell::new(None::<SubscriberProperties>)));
+    let on_subscriber = props.on_subscriber;
     use_hook(|| {
         let (stream_id, subscriber, applied_at_start) = (
             props.stream_id.clone(),
@@ -301,6 +306,9 @@ pub fn OTSubscriberView(props: OTSubscriberViewProps) -> Element {
                     let s = Rc::new(s);
                     let mut events = s.events();
                     frames.set(Some(s.video_frames().into()));
+                    if let Some(cb) = on_subscriber {
+                        cb.call(SubscriberHandle::new(&s));
+                    }
                     *subscriber.borrow_mut() = Some(s);
                     *applied_at_start.borrow_mut() = Some(properties);
                     while let Ok(event) = events.recv().await {

@@ -2,7 +2,7 @@
 
 mod common;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use common::{drive, Fixture, WAIT};
@@ -17,6 +17,10 @@ struct Props {
     options: SessionOptions,
     /// (mounted, publish_video), changed by the test.
     publisher: Rc<RefCell<(bool, bool)>>,
+    /// What `on_publisher` handed over.
+    handle: Rc<RefCell<Option<PublisherHandle>>>,
+    /// Reports the `rtc_stats_report` handler received.
+    reports: Rc<Cell<usize>>,
 }
 
 fn root(props: Props) -> Element {
@@ -32,7 +36,17 @@ fn root(props: Props) -> Element {
     rsx! {
         OTSession { application_id: "100200", session_id: props.session_id.clone(), token: props.token.clone(), options: props.options.clone(),
             if mounted {
-                OTPublisher { properties }
+                OTPublisher {
+                    properties,
+                    on_publisher: {
+                        let handle = props.handle.clone();
+                        move |h| *handle.borrow_mut() = Some(h)
+                    },
+                    event_handlers: PublisherEventHandlers::default().rtc_stats_report({
+                        let reports = props.reports.clone();
+                        move |_| reports.set(reports.get() + 1)
+                    }),
+                }
             }
         }
     }
@@ -71,7 +85,10 @@ async fn a_mounted_publisher_publishes_toggles_and_unpublishes() {
         token: token(),
         options,
         publisher: state.clone(),
+        handle: Rc::default(),
+        reports: Rc::default(),
     };
+    let (handle, reports) = (props.handle.clone(), props.reports.clone());
     let mut dom = VirtualDom::new_with_props(root, props);
     dom.rebuild_in_place();
     let stream = next_event(&mut events, &mut dom, |e| match e {
@@ -80,6 +97,17 @@ async fn a_mounted_publisher_publishes_toggles_and_unpublishes() {
     })
     .await;
     assert!(stream.has_video && stream.has_audio);
+
+    // The handle (React Native's ref): the stream, and a stats report also sent to the handler.
+    drive(&mut dom, "on_publisher", || handle.borrow().is_some()).await;
+    let h = handle.borrow().clone().unwrap();
+    assert_eq!(
+        h.stream().map(|s| s.stream_id),
+        Some(stream.stream_id.clone())
+    );
+    let report = h.get_rtc_stats_report().await.expect("a live publisher");
+    assert!(report.to_string().contains("\"outbound-rtp\""), "{report}");
+    drive(&mut dom, "rtc_stats_report handler", || reports.get() == 1).await;
 
     // Toggling the prop changes the live stream (no republish).
     state.borrow_mut().1 = false;
@@ -104,6 +132,10 @@ async fn a_mounted_publisher_publishes_toggles_and_unpublishes() {
     assert_eq!(
         (gone, reason),
         (stream.stream_id, StreamDestroyedReason::ClientDisconnected)
+    );
+    assert!(
+        h.stats().is_none(),
+        "the handle never keeps a publisher alive"
     );
     drive(&mut dom, "quiet", || true).await;
 }

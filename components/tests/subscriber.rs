@@ -103,6 +103,8 @@ struct RenderProps {
     /// Per-stream overrides the test changes.
     stream_properties:
         Rc<RefCell<std::collections::HashMap<otter::StreamId, SubscriberProperties>>>,
+    /// What the views' `on_subscriber` handed over.
+    handles: Rc<RefCell<Vec<SubscriberHandle>>>,
 }
 
 fn custom_layout(props: RenderProps) -> Element {
@@ -110,10 +112,20 @@ fn custom_layout(props: RenderProps) -> Element {
     let handlers = SubscriberEventHandlers::default().on_event(move |stream, event| {
         events.borrow_mut().push(format!("{stream} {event:?}"));
     });
-    let render = Callback::new(|ids: Vec<otter::StreamId>| {
+    let handles = props.handles.clone();
+    let render = Callback::new(move |ids: Vec<otter::StreamId>| {
+        let handles = handles.clone();
         rsx! {
             for id in ids {
-                OTSubscriberView { key: "{id}", stream_id: id.clone(), class: "custom-tile".to_string() }
+                OTSubscriberView {
+                    key: "{id}",
+                    stream_id: id.clone(),
+                    class: "custom-tile".to_string(),
+                    on_subscriber: {
+                        let handles = handles.clone();
+                        move |h| handles.borrow_mut().push(h)
+                    },
+                }
             }
         }
     });
@@ -149,7 +161,9 @@ async fn a_render_callback_lays_out_views_and_stream_properties_apply_live() {
         options: fixture.options(),
         events: events.clone(),
         stream_properties: overrides.clone(),
+        handles: Rc::default(),
     };
+    let handles = props.handles.clone();
     let mut dom = VirtualDom::new_with_props(custom_layout, props);
     dom.rebuild_in_place();
     let has = |what: &str| {
@@ -166,6 +180,17 @@ async fn a_render_callback_lays_out_views_and_stream_properties_apply_live() {
         dioxus_ssr::render(&dom).contains("custom-tile"),
         "the render callback's views are not rendered"
     );
+    // The view's handle (React Native's ref) reads the live subscription.
+    let handle = handles
+        .borrow()
+        .first()
+        .cloned()
+        .expect("on_subscriber was called");
+    assert_eq!(
+        handle.stream().map(|s| s.stream_id),
+        Some(stream_id.clone())
+    );
+    assert!(handle.stats().is_some_and(|s| s.frames_decoded > 0));
 
     // A per-stream override turns this stream's video off, live.
     overrides.borrow_mut().insert(
