@@ -24,6 +24,8 @@ pub fn App() -> Element {
     let args = use_context::<Args>();
     let form = use_signal(|| JoinForm::from_args(&args));
     let mut screen = use_signal(|| Screen::Join(None));
+    // `--join` joins at start, once: after leaving, the join screen waits for the button.
+    let mut auto_join = use_signal(|| args.join);
     if let Some(path) = args.probe.clone() {
         crate::probe::use_probe(path);
     }
@@ -32,9 +34,12 @@ pub fn App() -> Element {
             JoinScreen {
                 form,
                 error,
-                auto_join: args.join,
+                auto_join: auto_join(),
                 bots: args.bots,
-                on_ready: move |setup| screen.set(Screen::Call(setup)),
+                on_ready: move |setup| {
+                    auto_join.set(false);
+                    screen.set(Screen::Call(setup));
+                },
             }
         },
         Screen::Call(setup) => rsx! {

@@ -304,6 +304,15 @@ fn a_call_with_two_bots_shows_three_live_tiles() {
         convert.stdin.take().unwrap().write_all(&second.2).unwrap();
         assert!(convert.wait().unwrap().success());
     }
+    // Leave: back to the join screen, which stays (`--join` joins once, not after every leave).
+    demo.click(&page, "leave");
+    demo.wait_for("the join screen", Duration::from_secs(10), |p| {
+        p["screen"] == "join"
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let page = demo.page().unwrap();
+    assert_eq!(page["screen"], "join", "left, and not joined again");
+    assert!(page["error"].is_null(), "leaving is not an error: {page}");
 }
 
 #[test]
