@@ -17,6 +17,9 @@ use crate::bots::{self, Bot};
 use crate::chat::{Chat, ChatMessage};
 use crate::errors::describe;
 
+/// Chat lines kept on screen.
+const MAX_CHAT_LINES: usize = 500;
+
 /// Where the picture comes from.
 #[derive(Clone, Debug, PartialEq)]
 pub enum VideoChoice {
@@ -138,7 +141,13 @@ pub fn Call(setup: CallSetup, on_leave: EventHandler<Option<String>>) -> Element
             if e.signal_type == "chat" {
                 {
                     let mut messages = messages;
-                    messages.write().push(ChatMessage::from_signal(&e));
+                    let mut list = messages.write();
+                    list.push(ChatMessage::from_signal(&e));
+                    // Bounded: a long or flooded chat keeps its newest lines only.
+                    if list.len() > MAX_CHAT_LINES {
+                        let excess = list.len() - MAX_CHAT_LINES;
+                        list.drain(..excess);
+                    }
                 }
             }
         })
