@@ -1,89 +1,44 @@
 //! Publishing (API.md §3): capture, encode, send to the server's media router over WebRTC, and announce
 //! the stream in the session.
 
+mod events;
 mod force_mute;
 mod pipeline;
 mod properties;
 mod runtime;
+mod sources;
+mod tracks;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use otter_media::opus_codec::OpusEncoder;
 use otter_media::{VideoCodec, VideoEncoderSettings};
 use otter_protocol::{ErrorCode, OtError, Stream, StreamDestroyedReason, VideoType};
-use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::media_engine::{
     MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8,
 };
-use rtc::rtp_transceiver::rtp_sender::{
-    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
-};
+use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use tokio::sync::{broadcast, mpsc};
-use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
-use webrtc::media_stream::track_local::TrackLocal;
 
+pub use events::{PublisherEvent, PublisherStats};
 pub use properties::{
     AudioSourceChoice, CameraPosition, PreferredCodecs, PublisherProperties, ScaleBehavior,
     VideoSourceChoice,
 };
 
 use self::pipeline::{PipelineStats, Switches, ENCODED_QUEUE};
+use self::sources::VideoRig;
+use self::tracks::{add_track, TrackCodec};
 use crate::core::Request;
 use crate::event_channel::EventChannel;
-use crate::media::{
-    AudioOutput, AudioSource, Capture, LatestSlot, TestPatternSource, ToneSource, VideoFormat,
-    VideoSource,
-};
+use crate::media::{Capture, VideoFormat};
 use crate::rtc::peer::{Peer, H264_FMTP, PT_H264, PT_OPUS, PT_VP8};
 use crate::session::Session;
 
 /// How long ICE and DTLS may take before publishing fails with 1553.
 const MEDIA_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// What a publisher reports (API.md §3.2).
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum PublisherEvent {
-    /// The stream is in the session.
-    StreamCreated(Stream),
-    /// The stream ended.
-    StreamDestroyed {
-        /// The stream.
-        stream: Stream,
-        /// Why.
-        reason: StreamDestroyedReason,
-    },
-    /// Something failed (a missing device, the media path); publishing may go on with what works.
-    Error(OtError),
-    /// Microphone loudness, 0.0–1.0, about ten times a second.
-    AudioLevel(f32),
-    /// Audio sent (packets, bytes, losses the subscriber side reported), once a second.
-    AudioNetworkStats(crate::NetworkStats),
-    /// Video sent, once a second.
-    VideoNetworkStats(crate::NetworkStats),
-    /// A moderator muted this stream; audio stopped (`set_publish_audio(true)` restarts it).
-    MuteForced,
-    /// The W3C stats report asked for with [`Publisher::get_rtc_stats_report`]: a JSON array with one
-    /// object per stats entry.
-    RtcStatsReport(serde_json::Value),
-}
-
-/// Publisher statistics.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PublisherStats {
-    /// Video frames encoded.
-    pub frames_encoded: u64,
-    /// Frames dropped before the network (encoder or queue too slow).
-    pub frames_dropped: u64,
-    /// Key frames sent.
-    pub keyframes: u64,
-    /// Media bytes handed to the network.
-    pub bytes_sent: u64,
-    /// Audio frames encoded.
-    pub audio_frames: u64,
-}
 
 /// A live publisher. Dropping it unpublishes (in the background).
 pub struct Publisher {
@@ -109,76 +64,11 @@ struct Inner {
     preview: Arc<crate::media::VideoSink>,
 }
 
-/// A video source, where it delivers, and at what size and rate.
-struct VideoRig {
-    source: Arc<dyn VideoSource>,
-    frames: crate::media::VideoOutput,
-    format: VideoFormat,
-}
-
 struct Running {
     _video_capture: Option<Capture>,
     _audio_capture: Option<Capture>,
     threads: Vec<std::thread::JoinHandle<()>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
-}
-
-fn track(
-    kind: RtpCodecKind,
-    id: &str,
-    ssrc: u32,
-    mime: &str,
-    clock_rate: u32,
-    channels: u16,
-    fmtp: &str,
-) -> Result<Arc<TrackLocalStaticSample>, OtError> {
-    let codec = RTCRtpCodec {
-        mime_type: mime.into(),
-        clock_rate,
-        channels,
-        sdp_fmtp_line: fmtp.into(),
-        ..Default::default()
-    };
-    let encoding = RTCRtpEncodingParameters {
-        rtp_coding_parameters: RTCRtpCodingParameters {
-            ssrc: Some(ssrc),
-            ..Default::default()
-        },
-        codec,
-        ..Default::default()
-    };
-    let track = MediaStreamTrack::new("otter".into(), id.into(), id.into(), kind, vec![encoding]);
-    TrackLocalStaticSample::new(Instant::now(), track)
-        .map(Arc::new)
-        .map_err(|e| {
-            ErrorCode::UnableToPublish.with_message(format!("cannot create the {id} track: {e}"))
-        })
-}
-
-fn unavailable(what: &str) -> OtError {
-    ErrorCode::HardwareUnavailable.with_message(format!("no {what} is available on this machine"))
-}
-
-fn video_source(props: &PublisherProperties) -> Result<Arc<dyn VideoSource>, OtError> {
-    match &props.video_source {
-        VideoSourceChoice::TestPattern => Ok(Arc::new(TestPatternSource)),
-        VideoSourceChoice::Custom(source) => Ok(source.clone()),
-        VideoSourceChoice::Camera => Ok(Arc::new(crate::capture::CameraSource {
-            device: props.camera_device.clone(),
-            position: props.camera_position,
-        })),
-        VideoSourceChoice::Screen => Err(unavailable("screen capture")),
-    }
-}
-
-fn audio_source(props: &PublisherProperties) -> Result<Arc<dyn AudioSource>, OtError> {
-    match &props.audio_source {
-        AudioSourceChoice::Tone(hz) => Ok(Arc::new(ToneSource { frequency_hz: *hz })),
-        AudioSourceChoice::Custom(source) => Ok(source.clone()),
-        AudioSourceChoice::Microphone => Ok(Arc::new(crate::capture::MicrophoneSource {
-            device: props.microphone_device.clone(),
-        })),
-    }
 }
 
 impl Publisher {
@@ -197,37 +87,14 @@ impl Publisher {
         let fps = props.frame_rate.clamp(1, 60);
         // Captures start first: a missing or busy device is found now, reported, and the other track
         // still goes out.
-        let video = if props.video_track {
-            video_source(&props)
-                .and_then(|source| {
-                    let frames = Arc::new(LatestSlot::new());
-                    let format = VideoFormat { width, height, fps };
-                    let capture = source.start(format, frames.clone())?;
-                    Ok((
-                        capture,
-                        VideoRig {
-                            source,
-                            frames,
-                            format,
-                        },
-                    ))
-                })
-                .map_err(|e| problems.push(e))
-                .ok()
-        } else {
-            None
-        };
-        let audio = if props.audio_track {
-            audio_source(&props)
-                .and_then(|source| {
-                    let (output, frames) = AudioOutput::new();
-                    Ok((source.start(output)?, frames))
-                })
-                .map_err(|e| problems.push(e))
-                .ok()
-        } else {
-            None
-        };
+        let video = props
+            .video_track
+            .then(|| sources::start_video(&props, VideoFormat { width, height, fps }))
+            .and_then(|started| started.map_err(|e| problems.push(e)).ok());
+        let audio = props
+            .audio_track
+            .then(|| sources::start_audio(&props))
+            .and_then(|started| started.map_err(|e| problems.push(e)).ok());
         if video.is_none() && audio.is_none() {
             return Err(problems.pop().unwrap_or_else(|| {
                 ErrorCode::UnableToPublish
@@ -245,39 +112,25 @@ impl Publisher {
                     VideoCodec::Vp8 => (MIME_TYPE_VP8, ""),
                     VideoCodec::H264 => (MIME_TYPE_H264, H264_FMTP),
                 };
-                let t = track(
-                    RtpCodecKind::Video,
-                    "video",
-                    ssrc_video,
+                let codec = TrackCodec {
                     mime,
-                    90_000,
-                    0,
+                    clock_rate: 90_000,
+                    channels: 0,
                     fmtp,
-                )?;
-                peer.pc
-                    .add_track(t.clone() as Arc<dyn TrackLocal>)
-                    .await
-                    .map_err(|e| ErrorCode::UnableToPublish.with_message(e.to_string()))?;
-                Some(t)
+                };
+                Some(add_track(&mut peer, RtpCodecKind::Video, "video", ssrc_video, codec).await?)
             }
             None => None,
         };
         let audio_track = match &audio {
             Some(_) => {
-                let t = track(
-                    RtpCodecKind::Audio,
-                    "audio",
-                    ssrc_audio,
-                    MIME_TYPE_OPUS,
-                    48_000,
-                    2,
-                    "minptime=10;useinbandfec=1",
-                )?;
-                peer.pc
-                    .add_track(t.clone() as Arc<dyn TrackLocal>)
-                    .await
-                    .map_err(|e| ErrorCode::UnableToPublish.with_message(e.to_string()))?;
-                Some(t)
+                let codec = TrackCodec {
+                    mime: MIME_TYPE_OPUS,
+                    clock_rate: 48_000,
+                    channels: 2,
+                    fmtp: "minptime=10;useinbandfec=1",
+                };
+                Some(add_track(&mut peer, RtpCodecKind::Audio, "audio", ssrc_audio, codec).await?)
             }
             None => None,
         };
@@ -405,10 +258,12 @@ impl Publisher {
                 stats.clone(),
                 rx,
             )));
-            running.tasks.push(tokio::spawn(report_audio_level(
-                stats.clone(),
-                events.sender(),
-            )));
+            running
+                .tasks
+                .push(tokio::spawn(pipeline::report_audio_level(
+                    stats.clone(),
+                    events.sender(),
+                )));
         }
         running.tasks.push(tokio::spawn({
             let events = events.sender();
@@ -590,14 +445,5 @@ impl Drop for Publisher {
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             rt.spawn(async move { inner.stop().await });
         }
-    }
-}
-
-async fn report_audio_level(stats: Arc<PipelineStats>, events: broadcast::Sender<PublisherEvent>) {
-    let mut tick = tokio::time::interval(Duration::from_millis(100));
-    loop {
-        tick.tick().await;
-        let level = stats.audio_level_milli.load(Ordering::Relaxed) as f32 / 1000.0;
-        let _ = events.send(PublisherEvent::AudioLevel(level));
     }
 }

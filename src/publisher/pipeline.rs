@@ -203,3 +203,16 @@ pub(crate) async fn watch_keyframe_requests(
         }
     }
 }
+
+/// Reports the microphone level about ten times a second.
+pub(crate) async fn report_audio_level(
+    stats: Arc<PipelineStats>,
+    events: tokio::sync::broadcast::Sender<super::PublisherEvent>,
+) {
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        tick.tick().await;
+        let level = stats.audio_level_milli.load(Ordering::Relaxed) as f32 / 1000.0;
+        let _ = events.send(super::PublisherEvent::AudioLevel(level));
+    }
+}
