@@ -44,21 +44,35 @@ async fn no_frames_for(sub: &Subscriber, settle: Duration, quiet: Duration) {
     assert_eq!(sub.stats().frames_decoded, before, "frames kept arriving");
 }
 
+/// The first event on `events` that `pick` accepts, within `WAIT`; None if none came or the channel
+/// closed.
+async fn first<E: Clone, T>(
+    events: &mut tokio::sync::broadcast::Receiver<E>,
+    mut pick: impl FnMut(E) -> Option<T>,
+) -> Option<T> {
+    use tokio::sync::broadcast::error::RecvError;
+    let found = tokio::time::timeout(WAIT, async {
+        loop {
+            match events.recv().await {
+                Ok(e) => {
+                    if let Some(t) = pick(e) {
+                        return Some(t);
+                    }
+                }
+                Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    });
+    found.await.ok().flatten()
+}
+
 async fn next_subscriber_event(
     events: &mut tokio::sync::broadcast::Receiver<SubscriberEvent>,
     want: SubscriberEvent,
 ) {
-    let found = tokio::time::timeout(WAIT, async {
-        loop {
-            match events.recv().await {
-                Ok(e) if e == want => return,
-                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(_) => panic!("subscriber events ended"),
-            }
-        }
-    })
-    .await;
-    assert!(found.is_ok(), "no {want:?}");
+    let found = first(events, |e| (e == want).then_some(())).await;
+    assert!(found.is_some(), "no {want:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -345,25 +359,15 @@ async fn network_stats_arrive_every_second_on_both_ends() {
         .await
         .unwrap();
     let mut subscriber_events = sub.events();
-    let sent = tokio::time::timeout(WAIT, async {
-        loop {
-            if let Ok(otter::PublisherEvent::VideoNetworkStats(s)) = publisher_events.recv().await {
-                if s.packets > 0 {
-                    return s;
-                }
-            }
-        }
+    let sent = first(&mut publisher_events, |e| match e {
+        otter::PublisherEvent::VideoNetworkStats(s) if s.packets > 0 => Some(s),
+        _ => None,
     })
     .await
     .expect("publisher video_network_stats");
-    let received = tokio::time::timeout(WAIT, async {
-        loop {
-            if let Ok(SubscriberEvent::VideoNetworkStats(s)) = subscriber_events.recv().await {
-                if s.packets > 0 {
-                    return s;
-                }
-            }
-        }
+    let received = first(&mut subscriber_events, |e| match e {
+        SubscriberEvent::VideoNetworkStats(s) if s.packets > 0 => Some(s),
+        _ => None,
     })
     .await
     .expect("subscriber video_network_stats");
@@ -385,12 +389,9 @@ async fn network_stats_arrive_every_second_on_both_ends() {
         received_report.to_string().contains("\"inbound-rtp\""),
         "the subscriber's report has inbound RTP"
     );
-    let evented = tokio::time::timeout(WAIT, async {
-        loop {
-            if let Ok(SubscriberEvent::RtcStatsReport(r)) = subscriber_events.recv().await {
-                return r;
-            }
-        }
+    let evented = first(&mut subscriber_events, |e| match e {
+        SubscriberEvent::RtcStatsReport(r) => Some(r),
+        _ => None,
     })
     .await
     .expect("rtc_stats_report event");
@@ -416,15 +417,11 @@ async fn a_forced_mute_stops_the_publishers_audio() {
         .force_mute_stream(stream_id.clone())
         .await
         .unwrap();
-    let forced = tokio::time::timeout(WAIT, async {
-        loop {
-            if let Ok(otter::PublisherEvent::MuteForced) = publisher_events.recv().await {
-                return;
-            }
-        }
+    let forced = first(&mut publisher_events, |e| {
+        (e == otter::PublisherEvent::MuteForced).then_some(())
     })
     .await;
-    assert!(forced.is_ok(), "the publisher heard of the forced mute");
+    assert!(forced.is_some(), "the publisher heard of the forced mute");
     moderator
         .wait("has_audio off", |e| match e {
             SessionEvent::StreamPropertyChanged(c) => {

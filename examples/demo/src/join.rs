@@ -191,39 +191,67 @@ pub fn JoinScreen(
 /// Camera and microphone choice, including the built-in sources.
 #[component]
 fn DeviceSelect(form: Signal<JoinForm>, devices: Devices, busy: bool) -> Element {
-    let option = |value: String, name: &str| rsx! { option { value: "{value}", "{name}" } };
-    let cameras = devices
-        .cameras
-        .iter()
-        .map(|Device { id, name }| option(format!("camera:{id}"), name));
-    let mics = devices
-        .microphones
-        .iter()
-        .map(|Device { id, name }| option(format!("mic:{id}"), name));
+    let listed = |prefix: &str, list: &[Device], builtin: [(&str, &str); 2]| {
+        let mut options: Vec<(String, String)> = list
+            .iter()
+            .map(|Device { id, name }| (format!("{prefix}:{id}"), name.clone()))
+            .collect();
+        options.extend(builtin.map(|(v, n)| (v.to_string(), n.to_string())));
+        options
+    };
+    let cameras = listed(
+        "camera",
+        &devices.cameras,
+        [("pattern", "Test pattern"), ("off", "No video")],
+    );
+    let mics = listed(
+        "mic",
+        &devices.microphones,
+        [("tone", "Test tone"), ("none", "No audio")],
+    );
     rsx! {
         div { class: "row",
-            label { class: "field",
-                span { "Camera" }
-                select {
-                    "data-field": "video",
-                    value: form.read().video.clone(),
-                    disabled: busy,
-                    onchange: move |e| form.write().video = e.value(),
-                    {cameras}
-                    option { value: "pattern", "Test pattern" }
-                    option { value: "off", "No video" }
-                }
+            Choice {
+                label: "Camera",
+                field: "video",
+                value: form.read().video.clone(),
+                options: cameras,
+                busy,
+                on_change: move |v| form.write().video = v,
             }
-            label { class: "field",
-                span { "Microphone" }
-                select {
-                    "data-field": "audio",
-                    value: form.read().audio.clone(),
-                    disabled: busy,
-                    onchange: move |e| form.write().audio = e.value(),
-                    {mics}
-                    option { value: "tone", "Test tone" }
-                    option { value: "none", "No audio" }
+            Choice {
+                label: "Microphone",
+                field: "audio",
+                value: form.read().audio.clone(),
+                options: mics,
+                busy,
+                on_change: move |v| form.write().audio = v,
+            }
+        }
+    }
+}
+
+/// A labelled drop-down of `(value, name)` options.
+#[component]
+fn Choice(
+    label: &'static str,
+    field: &'static str,
+    value: String,
+    options: Vec<(String, String)>,
+    busy: bool,
+    on_change: EventHandler<String>,
+) -> Element {
+    rsx! {
+        label { class: "field",
+            span { "{label}" }
+            select {
+                "data-field": field,
+                value: value.clone(),
+                disabled: busy,
+                onchange: move |e| on_change.call(e.value()),
+                // `selected` on the option too: the select's value is set before its options exist.
+                for (v, name) in options {
+                    option { selected: v == value, value: "{v}", "{name}" }
                 }
             }
         }
