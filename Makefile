@@ -6,18 +6,36 @@
 CARGO ?= cargo
 ARGS ?=
 
-# Debian packages the crates need to build and test (DESIGN.md §7): procps provides `kill` for the CLI
-# test; libvpx-dev, cmake (bundled libopus) and nasm (OpenH264 assembly) serve the codecs; WebKitGTK, GTK
-# and xdo the Dioxus desktop webview; Xvfb, xauth, ImageMagick and xdotool the demo's UI tests.
-APT_PACKAGES := build-essential pkg-config procps ca-certificates libvpx-dev cmake nasm \
+# Debian packages the crates need to build and test: procps provides `kill` for the CLI test; libvpx-dev,
+# cmake (bundled libopus) and nasm (OpenH264, mozjpeg assembly) serve the codecs; libclang-dev lets bindgen
+# generate the V4L2 camera bindings; WebKitGTK, GTK and xdo the Dioxus desktop webview; Xvfb, xauth,
+# ImageMagick and xdotool the demo's UI tests. `make check-deps` keeps this list and SYS_CRATES in step.
+APT_PACKAGES := build-essential pkg-config procps ca-certificates libvpx-dev cmake nasm libclang-dev \
 	libasound2-dev libssl-dev libwebkit2gtk-4.1-dev libgtk-3-dev libxdo-dev \
 	xvfb xauth imagemagick xdotool
+
+# Every crate of Cargo.lock that builds or links native code, with the Debian package it needs on Linux
+# (`-` = nothing: pure Rust, bundled sources, or another platform only). A crate of that kind missing here
+# fails `make check-deps`, so a new `-sys` dependency cannot land without its package.
+SYS_CRATES := \
+	alsa-sys=libasound2-dev atk-sys=libgtk-3-dev bindgen=libclang-dev cairo-sys-rs=libgtk-3-dev \
+	cc=build-essential clang-sys=libclang-dev cmake=cmake env-libvpx-sys=libvpx-dev \
+	gdk-pixbuf-sys=libgtk-3-dev gdk-sys=libgtk-3-dev gdkwayland-sys=libgtk-3-dev gdkx11-sys=libgtk-3-dev \
+	gio-sys=libgtk-3-dev glib-sys=libgtk-3-dev gobject-sys=libgtk-3-dev gtk-sys=libgtk-3-dev \
+	javascriptcore-rs-sys=libwebkit2gtk-4.1-dev soup3-sys=libwebkit2gtk-4.1-dev \
+	webkit2gtk-sys=libwebkit2gtk-4.1-dev pango-sys=libgtk-3-dev libxdo-sys=libxdo-dev \
+	libfuzzer-sys=build-essential mozjpeg-sys=nasm openh264-sys2=nasm opusic-sys=cmake \
+	openssl-sys=libssl-dev pkg-config=pkg-config system-deps=pkg-config v4l2-sys-mit=libclang-dev \
+	libappindicator-sys=- linux-raw-sys=- dirs-sys=- js-sys=- web-sys=- wasm-bindgen=- \
+	serde-wasm-bindgen=- wit-bindgen=- sledgehammer_bindgen=- jni-sys=- ndk-sys=- oboe-sys=- \
+	windows-sys=- webview2-com-sys=- core-foundation-sys=- core-media-sys=- core-video-sys=- \
+	coreaudio-sys=- security-framework-sys=-
 
 SDK_DIR := tests/sdk-compat
 
 BROWSER_DIR := tests/browser
 
-.PHONY: test demo demo-headless deps sdk-deps browser-deps lint check-toolchain
+.PHONY: test demo demo-headless deps check-deps sdk-deps browser-deps lint check-toolchain package minimal-app
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -59,22 +77,36 @@ $(SDK_DIR)/.venv/.installed: $(SDK_DIR)/requirements.txt
 	$(SDK_DIR)/.venv/bin/pip install --quiet --disable-pip-version-check -r $(SDK_DIR)/requirements.txt
 	touch $@
 
+# No network: reads Cargo.lock and the two lists above.
+check-deps:
+	@APT_PACKAGES="$(APT_PACKAGES)" SYS_CRATES="$(SYS_CRATES)" sh tools/check-deps.sh Cargo.lock
+	@APT_PACKAGES="$(APT_PACKAGES)" SYS_CRATES="$(SYS_CRATES)" sh tools/check-deps.sh examples/minimal-app/Cargo.lock
+
 check-toolchain:
 	@command -v $(CARGO) >/dev/null || { echo "cargo is missing: install Rust (https://rustup.rs)"; exit 1; }
 
-lint: deps check-toolchain
+lint: check-deps deps check-toolchain
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
-test: lint sdk-deps browser-deps
+test: lint sdk-deps browser-deps package minimal-app
 	$(CARGO) build --workspace --all-targets --locked
 	$(CARGO) test --workspace --locked
 
+# Every publishable crate packaged in dependency order, as `cargo publish` would (no upload): a missing
+# version, file or metadata field fails here rather than on release day.
+package: deps check-toolchain
+	$(CARGO) package --workspace --exclude otter-demo --locked --allow-dirty
+
+# The README's ten-line app, built as a user's crate outside the workspace.
+minimal-app: deps check-toolchain
+	$(CARGO) build --locked --manifest-path examples/minimal-app/Cargo.toml
+
 # The desktop demo (examples/demo): a join screen, then a video call. Empty server URL = a server inside the
 # demo; `make demo ARGS='--bots 2'` adds two test-pattern participants. Release build: video wants it.
-demo: deps check-toolchain
+demo: check-deps deps check-toolchain
 	$(CARGO) run --release --locked -p otter-demo -- $(ARGS)
 
 # The same call without a screen: an embedded server and two participants who signal and leave.
-demo-headless: deps check-toolchain
+demo-headless: check-deps deps check-toolchain
 	$(CARGO) run --locked --example 00_headless_call -- $(ARGS)

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use otter::{Role, Session, SessionEvent, SessionOptions, SignalRequest};
+use otter_rtc::{Role, Session, SessionEvent, SessionOptions, SignalRequest};
 
 use otter_server::tokens::{self, TokenFormat, TokenOptions};
 use otter_server::{ListenOptions, ServerConfig};

@@ -6,8 +6,8 @@
 //! broadcast channel ([`Session::events`]) as [`SessionEvent`]s.
 //!
 //! ```no_run
-//! # async fn run() -> Result<(), otter::OtError> {
-//! use otter::{Session, SessionEvent, SessionOptions};
+//! # async fn run() -> Result<(), otter_rtc::OtError> {
+//! use otter_rtc::{Session, SessionEvent, SessionOptions};
 //! let session = Session::init("API_KEY", "SESSION_ID", SessionOptions::with_api_url("http://127.0.0.1:8080"));
 //! let mut events = session.events();
 //! session.connect("TOKEN").await?;

@@ -12,10 +12,10 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::*;
-use otter::{
+use otter_protocol::Role;
+use otter_rtc::{
     AudioSourceChoice, PublisherProperties, SessionEvent, SubscriberProperties, VideoSourceChoice,
 };
-use otter_protocol::Role;
 use serde_json::Value;
 
 /// Chromium driven by tests/browser/webrtc_peer.js; its JSON lines arrive on a channel.

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use common::*;
 use futures_util::{SinkExt, StreamExt};
-use otter::{SessionEvent, SignalRequest};
 use otter_protocol::{ClientMessage, Role, ServerMessage, MAX_FRAME_BYTES};
+use otter_rtc::{SessionEvent, SignalRequest};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use tokio_tungstenite::tungstenite::Message;
@@ -70,7 +70,7 @@ async fn read_until_quiet(ws: &mut Ws) -> Vec<ServerMessage> {
 
 async fn run_attack(
     server: &TestServer,
-    sid: &otter::SessionId,
+    sid: &otter_rtc::SessionId,
     attack: Attack,
 ) -> Result<(), TestCaseError> {
     let url = format!("ws://{}/v1/signal", server.server.addr);

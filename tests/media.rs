@@ -6,12 +6,12 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use otter::{
+use otter_media::VideoCodec;
+use otter_protocol::Role;
+use otter_rtc::{
     AudioSourceChoice, ErrorCode, PreferredCodecs, PublisherEvent, PublisherProperties,
     SessionEvent, Subscriber, SubscriberProperties, VideoSourceChoice,
 };
-use otter_media::VideoCodec;
-use otter_protocol::Role;
 
 fn pattern_props(codec: VideoCodec) -> PublisherProperties {
     PublisherProperties {
@@ -30,8 +30,8 @@ async fn wait_stats(
     sub: &Subscriber,
     what: &str,
     limit: Duration,
-    done: impl Fn(&otter::SubscriberStats) -> bool,
-) -> otter::SubscriberStats {
+    done: impl Fn(&otter_rtc::SubscriberStats) -> bool,
+) -> otter_rtc::SubscriberStats {
     let start = Instant::now();
     loop {
         let stats = sub.stats();
@@ -160,8 +160,8 @@ async fn missing_devices_are_errors_not_panics() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_limited_to_tcp_gets_media_through_ice_tcp() {
-    let tcp_only = |server: &TestServer| otter::SessionOptions {
-        ice_config: otter::IceConfig {
+    let tcp_only = |server: &TestServer| otter_rtc::SessionOptions {
+        ice_config: otter_rtc::IceConfig {
             tcp_only: true,
             ..Default::default()
         },

@@ -7,11 +7,11 @@ use std::time::{Duration, Instant};
 
 use common::proxy::FaultProxy;
 use common::*;
-use otter::{
+use otter_protocol::Role;
+use otter_rtc::{
     AudioSourceChoice, PublisherProperties, SessionEvent, SessionOptions, StreamDestroyedReason,
     Subscriber, SubscriberEvent, SubscriberProperties, VideoReason, VideoSourceChoice,
 };
-use otter_protocol::Role;
 
 fn pattern() -> PublisherProperties {
     PublisherProperties {
@@ -360,7 +360,7 @@ async fn network_stats_arrive_every_second_on_both_ends() {
         .unwrap();
     let mut subscriber_events = sub.events();
     let sent = first(&mut publisher_events, |e| match e {
-        otter::PublisherEvent::VideoNetworkStats(s) if s.packets > 0 => Some(s),
+        otter_rtc::PublisherEvent::VideoNetworkStats(s) if s.packets > 0 => Some(s),
         _ => None,
     })
     .await
@@ -418,7 +418,7 @@ async fn a_forced_mute_stops_the_publishers_audio() {
         .await
         .unwrap();
     let forced = first(&mut publisher_events, |e| {
-        (e == otter::PublisherEvent::MuteForced).then_some(())
+        (e == otter_rtc::PublisherEvent::MuteForced).then_some(())
     })
     .await;
     assert!(forced.is_some(), "the publisher heard of the forced mute");

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use common::proxy::FaultProxy;
 use common::*;
-use otter::{DisconnectReason, SessionEvent, SessionOptions, SessionStatus, SignalRequest};
 use otter_protocol::Role;
+use otter_rtc::{DisconnectReason, SessionEvent, SessionOptions, SessionStatus, SignalRequest};
 use otter_server::Limits;
 
 fn is_connection_event(e: &SessionEvent) -> bool {

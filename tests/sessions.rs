@@ -5,11 +5,11 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use otter::{
+use otter_protocol::Role;
+use otter_rtc::{
     DisconnectReason, ErrorCode, Session, SessionEvent, SessionOptions, SessionStatus,
     SignalRequest,
 };
-use otter_protocol::Role;
 use otter_server::tokens::TokenFormat;
 
 #[tokio::test]
@@ -104,7 +104,7 @@ async fn dropping_every_handle_leaves_the_session() {
     assert_eq!(reason, DisconnectReason::ClientDisconnected);
 }
 
-fn signal_of(e: &SessionEvent) -> Option<(String, String, Option<otter::ConnectionId>)> {
+fn signal_of(e: &SessionEvent) -> Option<(String, String, Option<otter_rtc::ConnectionId>)> {
     match e {
         SessionEvent::Signal(s) => Some((
             s.signal_type.clone(),
@@ -150,7 +150,7 @@ async fn signals_broadcast_targeted_and_refused() {
         .collect();
     assert!(at_c.is_empty(), "{at_c:?}");
 
-    let code = |r: Result<(), otter::OtError>| r.unwrap_err().code;
+    let code = |r: Result<(), otter_rtc::OtError>| r.unwrap_err().code;
     // The target left: 404 from the server.
     let gone = c.id();
     c.session.disconnect().await;
@@ -259,7 +259,7 @@ async fn a_signal_flood_is_rate_limited() {
     assert!(sent >= 100, "the burst allowance was not honoured: {sent}");
 }
 
-async fn connect_error(server: &TestServer, session_id: &str, token: &str) -> otter::OtError {
+async fn connect_error(server: &TestServer, session_id: &str, token: &str) -> otter_rtc::OtError {
     let s = Session::init(API_KEY, session_id, server.options());
     let mut events = s.events();
     let err = s.connect(token).await.unwrap_err();
@@ -293,7 +293,7 @@ async fn tokens_are_checked() {
         s.disconnect().await;
     }
 
-    let mint = |p: &otter_server::Project, session: &otter::SessionId, now: u64| {
+    let mint = |p: &otter_server::Project, session: &otter_rtc::SessionId, now: u64| {
         otter_server::tokens::mint(p, session, &Default::default(), TokenFormat::Jwt, now).unwrap()
     };
     let expired = mint(project, &sid, now - 2 * 24 * 3600);
@@ -373,11 +373,11 @@ async fn roles_limit_what_a_connection_may_do() {
         .signal(SignalRequest::new("t", "from a subscriber"))
         .await
         .unwrap();
-    let publish = otter::core::Request::Publish {
+    let publish = otter_rtc::core::Request::Publish {
         name: "cam".into(),
         has_audio: true,
         has_video: true,
-        video_type: otter::VideoType::Camera,
+        video_type: otter_rtc::VideoType::Camera,
         video_dimensions: (640, 480),
         sdp_offer: None,
     };
@@ -439,7 +439,7 @@ async fn a_full_session_refuses_with_1027() {
 }
 
 /// Connects to whatever `options` point at (not an Otter server) and returns the error and how long it took.
-async fn connect_without_server(options: SessionOptions) -> (otter::OtError, Duration) {
+async fn connect_without_server(options: SessionOptions) -> (otter_rtc::OtError, Duration) {
     let project = otter_server::Project {
         api_key: API_KEY.into(),
         api_secret: API_SECRET.into(),

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::bail;
 use clap::Args;
 use futures_util::StreamExt;
-use otter::{Session, SessionOptions, Stream, Subscriber, SubscriberProperties};
+use otter_rtc::{Session, SessionOptions, Stream, Subscriber, SubscriberProperties};
 use serde_json::json;
 
 use crate::bench_support::{raise_fd_limit, KEY};

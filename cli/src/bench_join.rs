@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
-use otter::{Session, SessionOptions};
 use otter_protocol::SessionId;
+use otter_rtc::{Session, SessionOptions};
 use serde_json::json;
 
 #[derive(Args)]

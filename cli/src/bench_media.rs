@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use clap::Args;
-use otter::{Session, SessionEvent, SessionOptions, SubscriberProperties};
+use otter_rtc::{Session, SessionEvent, SessionOptions, SubscriberProperties};
 use serde_json::json;
 
 use crate::bench_support::{

@@ -1,6 +1,6 @@
 //! Session events as the flat JSON objects of `otter join` (CLI.md): `{"event": name, …fields}`.
 
-use otter::{Connection, SessionEvent, Stream};
+use otter_rtc::{Connection, SessionEvent, Stream};
 use serde_json::{json, Map, Value};
 
 fn connection_fields(m: &mut Map<String, Value>, c: &Connection) {
@@ -96,7 +96,7 @@ pub fn event_json(event: &SessionEvent) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use otter::{ErrorCode, ErrorEvent};
+    use otter_rtc::{ErrorCode, ErrorEvent};
 
     #[test]
     fn errors_are_flat() {

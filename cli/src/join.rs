@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use otter::{ConnectionId, Session, SessionEvent, SessionOptions, SignalRequest};
+use otter_rtc::{ConnectionId, Session, SessionEvent, SessionOptions, SignalRequest};
 
 use crate::event_json::event_json;
 

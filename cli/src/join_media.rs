@@ -5,11 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use otter::{
+use otter_media::VideoCodec;
+use otter_rtc::{
     AudioSourceChoice, PreferredCodecs, PublisherEvent, PublisherProperties, Session, SessionEvent,
     StreamId, Subscriber, SubscriberEvent, SubscriberProperties, VideoSourceChoice,
 };
-use otter_media::VideoCodec;
 use serde_json::json;
 use tokio::sync::Mutex;
 
@@ -30,7 +30,7 @@ pub fn publisher_properties(args: &JoinArgs) -> anyhow::Result<Option<PublisherP
         "none" => props.video_track = false,
         "test-pattern" => props.video_source = VideoSourceChoice::TestPattern,
         "noise" => {
-            props.video_source = VideoSourceChoice::Custom(Arc::new(otter::media::NoiseSource))
+            props.video_source = VideoSourceChoice::Custom(Arc::new(otter_rtc::media::NoiseSource))
         }
         "camera" => {
             props.video_source = VideoSourceChoice::Camera;
@@ -96,7 +96,7 @@ fn split(arg: &str) -> (&str, Option<&str>) {
 }
 
 /// Prints a publisher's events until it is dropped.
-pub fn print_publisher_events(publisher: &otter::Publisher) -> tokio::task::JoinHandle<()> {
+pub fn print_publisher_events(publisher: &otter_rtc::Publisher) -> tokio::task::JoinHandle<()> {
     let mut events = publisher.events();
     let stream_id = publisher.stream().stream_id.to_string();
     tokio::spawn(async move {
@@ -151,7 +151,7 @@ pub fn subscribe_all(
     })
 }
 
-async fn subscribe(session: &Session, stream: &otter::Stream, subscriptions: &Subscriptions) {
+async fn subscribe(session: &Session, stream: &otter_rtc::Stream, subscriptions: &Subscriptions) {
     match session
         .subscribe(stream, SubscriberProperties::default())
         .await

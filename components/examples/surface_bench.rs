@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 
 use dioxus::desktop::{Config, WindowBuilder};
 use dioxus::prelude::*;
-use otter::media::VideoSink;
 use otter_dioxus::surface::{frames_drawn, VideoSurface};
 use otter_media::frame::unix_micros;
 use otter_media::{TestPattern, VideoFrame};
+use otter_rtc::media::VideoSink;
 
 const WIDTH: u32 = 640;
 const HEIGHT: u32 = 480;

@@ -4,7 +4,7 @@
 
 use std::rc::Rc;
 
-use otter::{
+use otter_rtc::{
     ConnectionDestroyedEvent, ConnectionEvent, ErrorEvent, MuteForcedEvent, SessionConnectedEvent,
     SessionDisconnectedEvent, SessionEvent, SessionReconnectEvent, SignalEvent,
     StreamDestroyedEvent, StreamEvent, StreamPropertyChangedEvent,

@@ -4,7 +4,7 @@
 
 use std::rc::{Rc, Weak};
 
-use otter::{Publisher, PublisherStats, Stream, Subscriber, SubscriberStats};
+use otter_rtc::{Publisher, PublisherStats, Stream, Subscriber, SubscriberStats};
 
 /// A handle on an `OTPublisher`'s publisher, given to its `on_publisher` callback once it publishes.
 ///

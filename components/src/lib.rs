@@ -39,7 +39,7 @@ pub mod prelude {
         SubscriberHandle,
     };
     pub use dioxus::prelude::*;
-    pub use otter::{
+    pub use otter_rtc::{
         AudioSourceChoice, ConnectionDestroyedEvent, ConnectionEvent, ErrorEvent,
         PublisherProperties, SessionConnectedEvent, SessionDisconnectedEvent, SessionOptions,
         SignalEvent, SignalRequest, StreamEvent, SubscriberProperties, VideoSourceChoice,

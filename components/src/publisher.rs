@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use dioxus::prelude::*;
-use otter::{Publisher, PublisherEvent, PublisherProperties, SessionStatus};
+use otter_rtc::{Publisher, PublisherEvent, PublisherProperties, SessionStatus};
 
 use crate::handlers::Handler;
 use crate::handles::PublisherHandle;
@@ -20,24 +20,24 @@ use crate::view::{box_style, ViewContent};
 /// use otter_dioxus::prelude::*;
 ///
 /// let handlers = PublisherEventHandlers::default()
-///     .stream_created(|s: otter::Stream| println!("publishing {}", s.stream_id))
+///     .stream_created(|s: otter_rtc::Stream| println!("publishing {}", s.stream_id))
 ///     .mute_forced(|()| println!("a moderator muted me"));
 /// assert!(handlers.stream_created.is_some());
 /// ```
 #[derive(Clone, Default)]
 pub struct PublisherEventHandlers {
     /// The stream is in the session.
-    pub stream_created: Option<Handler<otter::Stream>>,
+    pub stream_created: Option<Handler<otter_rtc::Stream>>,
     /// The stream ended.
-    pub stream_destroyed: Option<Handler<otter::Stream>>,
+    pub stream_destroyed: Option<Handler<otter_rtc::Stream>>,
     /// Something failed (a missing device, the media path).
-    pub error: Option<Handler<otter::OtError>>,
+    pub error: Option<Handler<otter_rtc::OtError>>,
     /// Microphone loudness, 0.0–1.0, about ten times a second.
     pub audio_level: Option<Handler<f32>>,
     /// Audio sent, once a second.
-    pub audio_network_stats: Option<Handler<otter::NetworkStats>>,
+    pub audio_network_stats: Option<Handler<otter_rtc::NetworkStats>>,
     /// Video sent, once a second.
-    pub video_network_stats: Option<Handler<otter::NetworkStats>>,
+    pub video_network_stats: Option<Handler<otter_rtc::NetworkStats>>,
     /// A moderator muted this stream (audio stopped).
     pub mute_forced: Option<Handler<()>>,
     /// The W3C stats report (a JSON array), when one was asked for.
@@ -46,17 +46,17 @@ pub struct PublisherEventHandlers {
 
 impl PublisherEventHandlers {
     /// Sets `stream_created`.
-    pub fn stream_created(mut self, h: impl Fn(otter::Stream) + 'static) -> Self {
+    pub fn stream_created(mut self, h: impl Fn(otter_rtc::Stream) + 'static) -> Self {
         self.stream_created = Some(Rc::new(h));
         self
     }
     /// Sets `stream_destroyed`.
-    pub fn stream_destroyed(mut self, h: impl Fn(otter::Stream) + 'static) -> Self {
+    pub fn stream_destroyed(mut self, h: impl Fn(otter_rtc::Stream) + 'static) -> Self {
         self.stream_destroyed = Some(Rc::new(h));
         self
     }
     /// Sets `error`.
-    pub fn error(mut self, h: impl Fn(otter::OtError) + 'static) -> Self {
+    pub fn error(mut self, h: impl Fn(otter_rtc::OtError) + 'static) -> Self {
         self.error = Some(Rc::new(h));
         self
     }
@@ -67,7 +67,7 @@ impl PublisherEventHandlers {
     }
 
     /// Sets `audio_network_stats`.
-    pub fn audio_network_stats(mut self, h: impl Fn(otter::NetworkStats) + 'static) -> Self {
+    pub fn audio_network_stats(mut self, h: impl Fn(otter_rtc::NetworkStats) + 'static) -> Self {
         self.audio_network_stats = Some(Rc::new(h));
         self
     }
@@ -82,7 +82,7 @@ impl PublisherEventHandlers {
         self
     }
     /// Sets `video_network_stats`.
-    pub fn video_network_stats(mut self, h: impl Fn(otter::NetworkStats) + 'static) -> Self {
+    pub fn video_network_stats(mut self, h: impl Fn(otter_rtc::NetworkStats) + 'static) -> Self {
         self.video_network_stats = Some(Rc::new(h));
         self
     }
@@ -261,7 +261,7 @@ pub fn OTPublisher(props: OTPublisherProps) -> Element {
         None
     };
     // A camera preview is mirrored, as people expect to see themselves; other sources are not.
-    let mirror = matches!(p.video_source, otter::VideoSourceChoice::Camera);
+    let mirror = matches!(p.video_source, otter_rtc::VideoSourceChoice::Camera);
     rsx! {
         div {
             class: "otter-publisher {props.class.as_deref().unwrap_or_default()}",

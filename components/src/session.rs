@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use dioxus::core::Task;
 use dioxus::prelude::*;
-use otter::{Session, SessionOptions, SignalRequest};
+use otter_rtc::{Session, SessionOptions, SignalRequest};
 
 use crate::handlers::SessionEventHandlers;
 
@@ -62,7 +62,7 @@ pub fn use_session() -> SessionContext {
     )
 }
 
-/// A value computed from the nearest session's state (`otter::SessionState`: status, this connection,
+/// A value computed from the nearest session's state (`otter_rtc::SessionState`: status, this connection,
 /// the others, the streams), kept current: the caller re-renders when the value changes, and follows the
 /// session across reconnects and identity changes. Panics outside an `OTSession`, like [`use_session`].
 ///
@@ -76,11 +76,11 @@ pub fn use_session() -> SessionContext {
 /// }
 /// ```
 pub fn use_session_state<T: PartialEq + 'static>(
-    select: impl Fn(&otter::SessionState) -> T + 'static,
+    select: impl Fn(&otter_rtc::SessionState) -> T + 'static,
 ) -> Signal<T> {
     let context = use_session();
     let select = use_hook(|| Rc::new(select));
-    let mut value = use_signal(|| select(&otter::SessionState::default()));
+    let mut value = use_signal(|| select(&otter_rtc::SessionState::default()));
     // A resource re-runs when the session signal it reads changes (a new identity): the watch follows.
     use_resource(move || {
         let (session, select) = (context.session(), select.clone());
@@ -213,17 +213,18 @@ pub fn OTSession(props: OTSessionProps) -> Element {
                 .peek()
                 .as_ref()
                 .is_some_and(|s| s.connection().is_some());
-            if let (true, Ok(session_id)) =
-                (was_joined, otter::SessionId::new(old.identity.session_id))
-            {
-                let event = otter::SessionDisconnectedEvent {
+            if let (true, Ok(session_id)) = (
+                was_joined,
+                otter_rtc::SessionId::new(old.identity.session_id),
+            ) {
+                let event = otter_rtc::SessionDisconnectedEvent {
                     session_id,
-                    reason: otter::DisconnectReason::ClientDisconnected,
+                    reason: otter_rtc::DisconnectReason::ClientDisconnected,
                 };
                 handlers
                     .borrow()
                     .clone()
-                    .dispatch(otter::SessionEvent::SessionDisconnected(event));
+                    .dispatch(otter_rtc::SessionEvent::SessionDisconnected(event));
             }
         }
         let s = Session::init(
@@ -243,7 +244,7 @@ pub fn OTSession(props: OTSessionProps) -> Element {
                 // Sent once connected: the engine queues it while connecting would fail, so wait.
                 let mut state = s.watch_state();
                 let _ = state
-                    .wait_for(|st| st.status == otter::SessionStatus::Connected)
+                    .wait_for(|st| st.status == otter_rtc::SessionStatus::Connected)
                     .await;
                 let _ = s.signal(request).await;
             });

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use dioxus::prelude::*;
-use otter::{StreamId, SubscriberEvent, SubscriberProperties, VideoReason};
+use otter_rtc::{StreamId, SubscriberEvent, SubscriberProperties, VideoReason};
 
 use crate::handles::SubscriberHandle;
 use crate::session::{use_session, use_session_state};
@@ -25,7 +25,7 @@ macro_rules! subscriber_handlers {
         ///
         /// ```
         /// use otter_dioxus::prelude::*;
-        /// use otter::StreamId;
+        /// use otter_rtc::StreamId;
         ///
         /// let handlers = SubscriberEventHandlers::default()
         ///     .audio_level(|stream: StreamId, level: f32| println!("{stream}: {level:.2}"));
@@ -84,11 +84,11 @@ subscriber_handlers! {
     /// Received loudness, 0.0–1.0, about ten times a second.
     audio_level: f32,
     /// Audio received, once a second.
-    audio_network_stats: otter::NetworkStats,
+    audio_network_stats: otter_rtc::NetworkStats,
     /// Video received, once a second.
-    video_network_stats: otter::NetworkStats,
+    video_network_stats: otter_rtc::NetworkStats,
     /// Something failed.
-    error: otter::OtError,
+    error: otter_rtc::OtError,
     /// The W3C stats report (a JSON array), when one was asked for.
     rtc_stats_report: serde_json::Value,
 }
@@ -176,7 +176,7 @@ pub struct OTSubscriberProps {
 ///
 /// ```no_run
 /// use otter_dioxus::prelude::*;
-/// use otter::StreamId;
+/// use otter_rtc::StreamId;
 ///
 /// #[component]
 /// fn Everyone() -> Element {
@@ -247,7 +247,7 @@ pub struct OTSubscriberViewProps {
 ///
 /// ```no_run
 /// use otter_dioxus::prelude::*;
-/// use otter::StreamId;
+/// use otter_rtc::StreamId;
 ///
 /// #[component]
 /// fn Speaker(stream_id: StreamId) -> Element {
@@ -268,7 +268,7 @@ pub fn OTSubscriberView(props: OTSubscriberViewProps) -> Element {
             .find(|s| s.stream_id == stream_id)
             .map(|s| (s.name.clone(), s.has_audio))
     });
-    let subscriber = use_hook(|| Rc::new(RefCell::new(None::<Rc<otter::Subscriber>>)));
+    let subscriber = use_hook(|| Rc::new(RefCell::new(None::<Rc<otter_rtc::Subscriber>>)));
     let applied_at_start = use_hook(|| Rc::new(RefCell::new(None::<SubscriberProperties>)));
     let on_subscriber = props.on_subscriber;
     use_hook(|| {

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use dioxus::prelude::*;
-use otter::ScaleBehavior;
+use otter_rtc::ScaleBehavior;
 
 use crate::surface::{FrameSource, VideoSurface};
 

@@ -7,8 +7,8 @@ use std::rc::Rc;
 
 use common::{drive, Fixture, WAIT};
 use dioxus::dioxus_core::{NoOpMutations, ScopeId};
-use otter::{Session, SessionEvent, StreamDestroyedReason};
 use otter_dioxus::prelude::*;
+use otter_rtc::{Session, SessionEvent, StreamDestroyedReason};
 
 #[derive(Clone)]
 struct Props {
@@ -53,7 +53,7 @@ fn root(props: Props) -> Element {
 }
 
 async fn next_event<T>(
-    events: &mut otter::EventStream,
+    events: &mut otter_rtc::EventStream,
     dom: &mut VirtualDom,
     pick: impl Fn(&SessionEvent) -> Option<T>,
 ) -> T {

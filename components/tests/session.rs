@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use dioxus::dioxus_core::{NoOpMutations, ScopeId};
-use otter::{DisconnectReason, Session, SessionEvent, SessionOptions};
 use otter_dioxus::prelude::*;
+use otter_rtc::{DisconnectReason, Session, SessionEvent, SessionOptions};
 
 #[tokio::test]
 async fn mounting_connects_and_unmounting_leaves_without_calling_handlers() {
@@ -85,7 +85,7 @@ async fn mounting_connects_and_unmounting_leaves_without_calling_handlers() {
 #[tokio::test]
 async fn identity_signal_and_handler_changes_on_a_mounted_session() {
     let fixture = Fixture::start().await;
-    let mint = |sid: &otter::SessionId| fixture.token_for(sid);
+    let mint = |sid: &otter_rtc::SessionId| fixture.token_for(sid);
     let (first, second) = (fixture.session.clone(), fixture.new_session());
     let log = Rc::new(RefCell::new(Vec::new()));
     let live = Rc::new(RefCell::new(Live::default()));

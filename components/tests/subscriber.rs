@@ -7,8 +7,8 @@ use std::collections::HashSet;
 use std::rc::Rc;
 
 use common::{drive, Fixture};
-use otter::Session;
 use otter_dioxus::prelude::*;
+use otter_rtc::Session;
 
 #[derive(Clone)]
 struct Props {
@@ -102,7 +102,7 @@ struct RenderProps {
     events: Rc<RefCell<Vec<String>>>,
     /// Per-stream overrides the test changes.
     stream_properties:
-        Rc<RefCell<std::collections::HashMap<otter::StreamId, SubscriberProperties>>>,
+        Rc<RefCell<std::collections::HashMap<otter_rtc::StreamId, SubscriberProperties>>>,
     /// What the views' `on_subscriber` handed over.
     handles: Rc<RefCell<Vec<SubscriberHandle>>>,
 }
@@ -113,7 +113,7 @@ fn custom_layout(props: RenderProps) -> Element {
         events.borrow_mut().push(format!("{stream} {event:?}"));
     });
     let handles = props.handles.clone();
-    let render = Callback::new(move |ids: Vec<otter::StreamId>| {
+    let render = Callback::new(move |ids: Vec<otter_rtc::StreamId>| {
         let handles = handles.clone();
         rsx! {
             for id in ids {

@@ -6,8 +6,8 @@ pub mod proxy;
 
 use std::time::Duration;
 
-use otter::{Session, SessionEvent, SessionOptions};
 use otter_protocol::{Role, SessionId};
+use otter_rtc::{Session, SessionEvent, SessionOptions};
 use otter_server::tokens::{self, TokenFormat, TokenOptions};
 use otter_server::{Limits, ListenOptions, RunningServer, ServerConfig};
 
@@ -111,7 +111,7 @@ impl TestServer {
 
 pub struct Client {
     pub session: Session,
-    pub events: otter::EventStream,
+    pub events: otter_rtc::EventStream,
 }
 
 impl Client {
@@ -149,7 +149,7 @@ impl Client {
         out
     }
 
-    pub fn id(&self) -> otter::ConnectionId {
+    pub fn id(&self) -> otter_rtc::ConnectionId {
         self.session.connection().expect("connected").connection_id
     }
 }

@@ -1,8 +1,8 @@
 //! The wire between a view's asset handler and its page script: what a frame request asks for and how a
 //! frame is laid out. Pure, so it is tested without a webview.
 
-use otter::media::VideoSink;
 use otter_media::{convert::i420_to_rgba, VideoFrame};
+use otter_rtc::media::VideoSink;
 
 /// Bytes before the pixels: width, height, and the frame's sequence number (low, high), all u32 LE.
 pub const HEADER_LEN: usize = 16;

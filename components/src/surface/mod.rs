@@ -18,8 +18,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use dioxus::prelude::*;
-use otter::media::VideoSink;
-use otter::ScaleBehavior;
+use otter_rtc::media::VideoSink;
+use otter_rtc::ScaleBehavior;
 
 /// A frame source for [`VideoSurface`]: compared by identity, so a re-render with the same sink keeps
 /// the surface as it is.
@@ -115,7 +115,7 @@ pub fn frames_drawn() -> Vec<u64> {
 /// Draws `frames` into an element that fills its parent.
 ///
 /// ```no_run
-/// use otter::media::VideoSink;
+/// use otter_rtc::media::VideoSink;
 /// use otter_dioxus::prelude::*;
 /// use otter_dioxus::surface::VideoSurface;
 ///
@@ -179,7 +179,7 @@ mod desktop {
     use dioxus::desktop::use_asset_handler;
     use dioxus::desktop::wry::http::{Response, StatusCode};
     use dioxus::prelude::*;
-    use otter::media::VideoSink;
+    use otter_rtc::media::VideoSink;
 
     use super::frames::{next_frame, FrameRequest};
     use super::{record_drawn, socket};

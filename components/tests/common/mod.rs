@@ -7,8 +7,8 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use dioxus::dioxus_core::NoOpMutations;
-use otter::{ErrorEvent, SessionOptions};
 use otter_dioxus::prelude::*;
+use otter_rtc::{ErrorEvent, SessionOptions};
 
 pub const WAIT: Duration = Duration::from_secs(10);
 
@@ -130,7 +130,7 @@ pub async fn settle(server: &otter_server::RunningServer, what: &str) {
 pub struct Fixture {
     pub server: otter_server::RunningServer,
     pub project: otter_server::Project,
-    pub session: otter::SessionId,
+    pub session: otter_rtc::SessionId,
 }
 
 impl Fixture {
@@ -154,10 +154,10 @@ impl Fixture {
     }
 
     /// A publisher token for `session`.
-    pub fn token_for(&self, session: &otter::SessionId) -> String {
+    pub fn token_for(&self, session: &otter_rtc::SessionId) -> String {
         use otter_server::tokens::{self, TokenFormat, TokenOptions};
         let options = TokenOptions {
-            role: otter::Role::Publisher,
+            role: otter_rtc::Role::Publisher,
             ..Default::default()
         };
         tokens::mint(
@@ -171,7 +171,7 @@ impl Fixture {
     }
 
     /// Another session of the same project.
-    pub fn new_session(&self) -> otter::SessionId {
+    pub fn new_session(&self) -> otter_rtc::SessionId {
         otter_server::session_ids::new_session_id(&self.project, "")
     }
 

@@ -24,8 +24,9 @@ pub fn App() -> Element {
     let args = use_context::<Args>();
     let form = use_signal(|| JoinForm::from_args(&args));
     let mut screen = use_signal(|| Screen::Join(None));
-    // `--join` joins at start, once: after leaving, the join screen waits for the button.
-    let mut auto_join = use_signal(|| args.join);
+    // `--join` (and `--bots N`, whose point is a full call at once) joins at start, once: after leaving,
+    // the join screen waits for the button.
+    let mut auto_join = use_signal(|| args.join || args.bots > 0);
     if let Some(path) = args.probe.clone() {
         crate::probe::use_probe(path);
     }

@@ -105,7 +105,7 @@ impl Backend {
         if !self.can_mint() {
             return Err("Without the API secret the demo needs a token (Advanced).".into());
         }
-        let session = otter::SessionId::new(session)
+        let session = otter_rtc::SessionId::new(session)
             .map_err(|e| format!("“{session}” is not a session ID ({e})."))?;
         let options = TokenOptions {
             data: name.chars().take(200).collect(),

@@ -1,14 +1,14 @@
 //! `--bots N`: headless participants in the same process, each publishing a moving test pattern, so
 //! one person alone sees a full call. They use the engine directly, exactly as the CLI's `otter join`.
 
-use otter::{PublisherProperties, Session, SessionOptions, VideoSourceChoice};
+use otter_rtc::{PublisherProperties, Session, SessionOptions, VideoSourceChoice};
 
 use crate::backend::Backend;
 
 /// One bot: its session and what it publishes (dropping it leaves the call).
 pub struct Bot {
     _session: Session,
-    _publisher: otter::Publisher,
+    _publisher: otter_rtc::Publisher,
 }
 
 /// Joins `n` bots to `session_id`. Bots that fail are logged and skipped: the call goes on without

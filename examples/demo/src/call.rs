@@ -6,11 +6,11 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use dioxus::prelude::*;
-use otter::{
+use otter_dioxus::prelude::*;
+use otter_rtc::{
     AudioSourceChoice, ErrorEvent, PublisherProperties, SessionConnectedEvent,
     SessionDisconnectedEvent, SessionOptions, VideoSourceChoice,
 };
-use otter_dioxus::prelude::*;
 
 use crate::backend::Backend;
 use crate::bots::{self, Bot};
@@ -129,15 +129,15 @@ pub fn Call(setup: CallSetup, on_leave: EventHandler<Option<String>>) -> Element
             on_leave.call(Some(format!(
                 "The call ended: {}.",
                 match e.reason {
-                    otter::DisconnectReason::NetworkDisconnected =>
+                    otter_rtc::DisconnectReason::NetworkDisconnected =>
                         "the connection to the server was lost",
-                    otter::DisconnectReason::ForceDisconnected =>
+                    otter_rtc::DisconnectReason::ForceDisconnected =>
                         "you were removed from the session",
                     _ => "the server closed the session",
                 }
             )))
         })
-        .signal(move |e: otter::SignalEvent| {
+        .signal(move |e: otter_rtc::SignalEvent| {
             if e.signal_type == "chat" {
                 {
                     let mut messages = messages;
@@ -160,7 +160,7 @@ pub fn Call(setup: CallSetup, on_leave: EventHandler<Option<String>>) -> Element
             }
         });
     let publisher_handlers = PublisherEventHandlers::default()
-        .error(move |e: otter::OtError| set(notice, Some(describe(&e))))
+        .error(move |e: otter_rtc::OtError| set(notice, Some(describe(&e))))
         .mute_forced(move |()| {
             set(mic_on, false);
             set(notice, Some("A moderator muted you.".into()));
@@ -170,7 +170,7 @@ pub fn Call(setup: CallSetup, on_leave: EventHandler<Option<String>>) -> Element
     let has_audio = setup.audio != AudioChoice::None;
     let has_video = setup.video != VideoChoice::Off;
     let subscriber_properties = SubscriberProperties {
-        scale_behavior: otter::ScaleBehavior::Fit,
+        scale_behavior: otter_rtc::ScaleBehavior::Fit,
         ..SubscriberProperties::default()
     };
 

@@ -1,8 +1,8 @@
 //! The chat: messages are signals of type `chat` to everyone; the list shows who said what.
 
 use dioxus::prelude::*;
-use otter::{ConnectionId, SignalEvent, SignalRequest};
 use otter_dioxus::prelude::*;
+use otter_rtc::{ConnectionId, SignalEvent, SignalRequest};
 
 use crate::errors::describe;
 

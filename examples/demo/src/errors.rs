@@ -1,6 +1,6 @@
 //! Errors as people read them: what happened and what to do, with the documented code for searching.
 
-use otter::{ErrorCode, OtError};
+use otter_rtc::{ErrorCode, OtError};
 
 /// A sentence for `error`, ending with its code and name (e.g. "… (1004 OT_AUTHENTICATION_ERROR)").
 pub fn describe(error: &OtError) -> String {

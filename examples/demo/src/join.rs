@@ -3,7 +3,7 @@
 //! as a sentence under the button and the form stays as it was.
 
 use dioxus::prelude::*;
-use otter::{Device, Devices};
+use otter_rtc::{Device, Devices};
 
 use crate::backend::Backend;
 use crate::call::{AudioChoice, CallSetup, VideoChoice};
@@ -30,7 +30,7 @@ impl JoinForm {
         let Devices {
             cameras,
             microphones,
-        } = otter::devices();
+        } = otter_rtc::devices();
         Self {
             server: args.server.clone(),
             session: args.session.clone(),
@@ -105,7 +105,7 @@ pub fn JoinScreen(
 ) -> Element {
     let progress = use_signal(|| None::<String>);
     let mut shown_error = use_signal(|| error.clone());
-    let devices = use_hook(otter::devices);
+    let devices = use_hook(otter_rtc::devices);
     // Open when it holds something (coming back from a refused token, say).
     let advanced_open = use_hook(|| {
         let f = form.peek();

@@ -40,7 +40,7 @@ pub struct Args {
     /// Your display name.
     #[arg(long, default_value = "")]
     pub name: String,
-    /// Headless participants publishing a test pattern, joined with you.
+    /// Headless participants publishing a test pattern, joined with you (joins at start, like `--join`).
     #[arg(long, default_value_t = 0)]
     pub bots: usize,
     /// Join at start instead of waiting for the button.
@@ -68,7 +68,7 @@ fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "warn,otter=info,otter_demo=info".into()),
+                .unwrap_or_else(|_| "warn,otter_rtc=info,otter_demo=info".into()),
         )
         .with_writer(std::io::stderr)
         .init();

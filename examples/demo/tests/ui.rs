@@ -273,7 +273,8 @@ fn the_webgl_path_draws_too() {
 fn a_call_with_two_bots_shows_three_live_tiles() {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let x = Xvfb::start();
-    let demo = Demo::start(&x, &["--bots", "2", "--join", "--name", "Tester"]);
+    // `--bots` alone joins at once: one person sees a full call without a click.
+    let demo = Demo::start(&x, &["--bots", "2", "--name", "Tester"]);
     let page = demo.wait_for("three tiles with video", Duration::from_secs(60), |p| {
         p["screen"] == "call"
             && p["tiles"]
