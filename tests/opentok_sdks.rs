@@ -12,7 +12,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use common::*;
-use otter::{DisconnectReason, Session, SessionEvent, VideoType};
+use otter_rtc::{DisconnectReason, Session, SessionEvent, VideoType};
 use serde_json::{json, Value};
 
 fn compat_dir() -> PathBuf {
@@ -108,12 +108,37 @@ fn signal_data(e: &SessionEvent) -> Option<(String, bool)> {
     }
 }
 
+/// F1: a session token the SDK made (any role, however short-lived) is refused on REST routes.
+async fn assert_not_a_rest_credential(server: &TestServer, session_id: &str, token: &str) {
+    let http = reqwest::Client::new();
+    let base = format!("{}/v2/project/{API_KEY}/session/{session_id}", server.url());
+    let requests = [
+        http.get(format!("{base}/stream")),
+        http.post(format!("{}/session/create", server.url()))
+            .form(&[("p2p.preference", "enabled")]),
+        http.post(format!("{base}/mute"))
+            .json(&json!({"active": true})),
+        http.delete(format!("{base}/connection/nobody")),
+    ];
+    for request in requests {
+        let response = request
+            .header("X-OPENTOK-AUTH", token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 403, "{:?}", response.url());
+    }
+}
+
 /// The whole exchange, the same for both SDKs.
 async fn drive(command: Command, sdk: &str) {
     let server = TestServer::start().await;
     let mut script = Script::start(command, &server.url());
     let created = script.step("created").await;
     let session_id = created["session_id"].as_str().unwrap();
+    for kind in ["jwt", "short"] {
+        assert_not_a_rest_credential(&server, session_id, created[kind].as_str().unwrap()).await;
+    }
     let mut moderator = join(&server, session_id, created["jwt"].as_str().unwrap()).await;
     assert_eq!(
         moderator.session.connection().unwrap().data,
@@ -131,7 +156,7 @@ async fn drive(command: Command, sdk: &str) {
         format!("sdk={sdk}-legacy")
     );
 
-    let publish = otter::core::Request::Publish {
+    let publish = otter_rtc::core::Request::Publish {
         name: "sdk-stream".into(),
         has_audio: true,
         has_video: true,

@@ -3,8 +3,8 @@
 mod common;
 
 use common::*;
-use otter::{DisconnectReason, Session, SessionEvent, VideoType};
 use otter_protocol::Role;
+use otter_rtc::{DisconnectReason, Session, SessionEvent, VideoType};
 use otter_server::tokens;
 use serde_json::{json, Value};
 
@@ -15,7 +15,7 @@ fn auth(server: &TestServer) -> String {
     )
 }
 
-fn base(server: &TestServer, sid: &otter::SessionId) -> String {
+fn base(server: &TestServer, sid: &otter_rtc::SessionId) -> String {
     format!("{}/v2/project/{API_KEY}/session/{sid}", server.url())
 }
 
@@ -37,7 +37,7 @@ async fn create_a_session_and_join_it() {
     let created = &body[0];
     assert_eq!(created["project_id"], API_KEY);
     assert_eq!(created["partner_id"], API_KEY);
-    let sid = otter::SessionId::new(created["session_id"].as_str().unwrap()).unwrap();
+    let sid = otter_rtc::SessionId::new(created["session_id"].as_str().unwrap()).unwrap();
     assert_eq!(sid.api_key(), API_KEY);
 
     let s = Session::init(API_KEY, sid.as_str(), server.options());
@@ -193,7 +193,7 @@ async fn force_disconnect_signal_streams_and_mute() {
         list(http.clone(), format!("{base}/stream"), auth(&server)).await["count"],
         0
     );
-    let publish = otter::core::Request::Publish {
+    let publish = otter_rtc::core::Request::Publish {
         name: "A's camera".into(),
         has_audio: true,
         has_video: true,
@@ -327,4 +327,73 @@ async fn force_disconnect_signal_streams_and_mute() {
             .any(|l| l.starts_with("otter_signals_total ") && l != "otter_signals_total 0"),
         "{metrics}"
     );
+}
+
+/// F1: a participant's session token (short-lived, so inside the window a REST credential may have) is
+/// refused on every REST route, and a REST credential opens no WHIP/WHEP resource.
+#[tokio::test]
+async fn session_tokens_and_rest_credentials_are_not_interchangeable() {
+    let server = TestServer::start().await;
+    let sid = server.new_session_id();
+    let mut member = server.client(&sid, Role::Publisher, "member").await;
+    let project = &server.server.state().config.projects[0];
+    let short = tokens::mint(
+        project,
+        &sid,
+        &tokens::TokenOptions {
+            role: Role::Subscriber,
+            expire_in: std::time::Duration::from_secs(120),
+            ..Default::default()
+        },
+        tokens::TokenFormat::Jwt,
+        tokens::unix_now(),
+    )
+    .unwrap();
+    let http = reqwest::Client::new();
+    let base = base(&server, &sid);
+    let cid = member.id();
+    let requests = [
+        http.get(format!("{base}/stream")),
+        http.get(format!("{base}/stream/nothing")),
+        http.post(format!("{}/session/create", server.url()))
+            .form(&[("p2p.preference", "enabled")]),
+        http.post(format!("{base}/mute"))
+            .json(&json!({"active": true})),
+        http.post(format!("{base}/signal"))
+            .json(&json!({"type": "x", "data": "y"})),
+        http.post(format!("{base}/connection/{cid}/signal"))
+            .json(&json!({"type": "x", "data": "y"})),
+        http.delete(format!("{base}/connection/{cid}")),
+    ];
+    for request in requests {
+        let response = request
+            .header("X-OPENTOK-AUTH", &short)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 403, "{}", response.url());
+    }
+    // Nothing happened to the member.
+    let seen = member
+        .drain_for(std::time::Duration::from_millis(300))
+        .await;
+    assert!(
+        !seen.iter().any(|e| matches!(
+            e,
+            SessionEvent::SessionDisconnected(_)
+                | SessionEvent::Signal(_)
+                | SessionEvent::MuteForced(_)
+        )),
+        "{seen:?}"
+    );
+    // A REST credential is no WHIP bearer token.
+    let whip = http
+        .post(format!("{}/v1/whip/{sid}", server.url()))
+        .header("Authorization", format!("Bearer {}", auth(&server)))
+        .header("Content-Type", "application/sdp")
+        .body("v=0\r\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(whip.status(), 401);
 }

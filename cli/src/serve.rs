@@ -32,10 +32,10 @@ pub struct ServeArgs {
     /// The public IP address: written into new session IDs as their location and into media candidates.
     #[arg(long, env = "OTTER_PUBLIC_IP")]
     public_ip: Option<std::net::IpAddr>,
-    /// The one UDP port all media uses (0 = any free port).
-    #[arg(long, env = "OTTER_UDP_PORT", default_value_t = 0)]
-    udp_port: u16,
-    /// A TCP port for ICE over TCP, for clients whose UDP is blocked.
+    /// The one UDP port all media uses (0 = any free port; default: the config file's, else 0).
+    #[arg(long, env = "OTTER_UDP_PORT")]
+    udp_port: Option<u16>,
+    /// A TCP port for ICE over TCP, for clients whose UDP is blocked (default: the config file's).
     #[arg(long, env = "OTTER_TCP_PORT")]
     tcp_port: Option<u16>,
     /// PEM certificate chain: serve https/wss (with --tls-key).
@@ -59,8 +59,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         config.location = ip.to_string();
         config.media.public_ip = Some(ip);
     }
-    config.media.udp_port = args.udp_port;
-    config.media.tcp_port = args.tcp_port;
+    // Flags override the config file's [media] ports only when given.
+    if let Some(port) = args.udp_port {
+        config.media.udp_port = port;
+    }
+    if args.tcp_port.is_some() {
+        config.media.tcp_port = args.tcp_port;
+    }
     let listen = ListenOptions {
         addr: args.listen,
         tls: args.tls_cert.zip(args.tls_key),

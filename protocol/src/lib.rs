@@ -5,6 +5,8 @@
 //! - [`objects`]: [`Connection`], [`Stream`], [`Role`] and the reasons things end.
 //! - [`error`]: the error-code table shared by every layer ([`ErrorCode`], [`OtError`]).
 //! - [`signal`]: limits and validation of signals (type, data).
+//! - [`roster`]: a session snapshot split into frames that each fit [`MAX_FRAME_BYTES`].
+//! - [`limits`]: the sizes of everything a client names (stream names), checked on both ends.
 //! - [`token`]: the claims a token carries, independent of its encoding.
 //! - [`messages`]: [`ClientMessage`] and [`ServerMessage`], JSON text frames over a WebSocket at [`SIGNAL_PATH`].
 //!
@@ -13,8 +15,10 @@
 
 pub mod error;
 pub mod ids;
+pub mod limits;
 pub mod messages;
 pub mod objects;
+pub mod roster;
 pub mod session_id;
 pub mod signal;
 pub mod token;

@@ -185,6 +185,10 @@ pub enum ServerMessage {
         heartbeat_timeout_ms: u64,
         /// How long the server keeps a dropped connection for a resume.
         reconnect_window_ms: u64,
+        /// More of the roster follows in [`ServerMessage::Roster`] frames (a big session's roster does
+        /// not fit one frame); the client acts on the snapshot once the last part is in.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        more: bool,
     },
     /// A dropped connection was taken back. Carries the present state so the client can catch up on
     /// what changed while it was away.
@@ -193,6 +197,19 @@ pub enum ServerMessage {
         connections: Vec<Connection>,
         /// The streams present now.
         streams: Vec<Stream>,
+        /// More of the roster follows in [`ServerMessage::Roster`] frames.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        more: bool,
+    },
+    /// The next part of a [`ServerMessage::Connected`] or [`ServerMessage::Resumed`] snapshot
+    /// (see [`crate::roster`]).
+    Roster {
+        /// More connections present.
+        connections: Vec<Connection>,
+        /// More streams present.
+        streams: Vec<Stream>,
+        /// Another part follows.
+        more: bool,
     },
     /// Another client joined.
     ConnectionCreated {
@@ -304,6 +321,26 @@ fn encode<T: Serialize>(msg: &T) -> String {
 }
 
 impl ClientMessage {
+    /// The request's `id`, for the messages that expect a [`ServerMessage::Reply`].
+    pub fn request_id(&self) -> Option<u64> {
+        match self {
+            ClientMessage::Signal { id, .. }
+            | ClientMessage::Publish { id, .. }
+            | ClientMessage::Subscribe { id, .. }
+            | ClientMessage::UpdateSubscription { id, .. }
+            | ClientMessage::Unsubscribe { id, .. }
+            | ClientMessage::UpdateStream { id, .. }
+            | ClientMessage::Unpublish { id, .. }
+            | ClientMessage::ForceDisconnect { id, .. }
+            | ClientMessage::ForceMute { id, .. } => Some(*id),
+            ClientMessage::Connect { .. }
+            | ClientMessage::Resume { .. }
+            | ClientMessage::Ping { .. }
+            | ClientMessage::Pong { .. }
+            | ClientMessage::Leave => None,
+        }
+    }
+
     /// Parses a frame, enforcing [`MAX_FRAME_BYTES`].
     pub fn decode(text: &str) -> Result<Self, DecodeError> {
         decode(text)

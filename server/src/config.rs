@@ -33,6 +33,19 @@ pub struct Limits {
     pub signal_burst: u32,
     /// Signals per second a connection may send once its burst is spent; beyond it, 429.
     pub signals_per_second: u32,
+    /// Requests of any kind (publish, subscribe, updates, signals…) a connection may send in a burst.
+    pub request_burst: u32,
+    /// Requests per second a connection may send once its burst is spent; beyond it, 429.
+    pub requests_per_second: u32,
+    /// Signals a whole session may carry in a burst (tokens are reusable, so per-connection limits
+    /// alone multiply with connections).
+    pub session_signal_burst: u32,
+    /// Signals per second a whole session may carry once its burst is spent; beyond it, 429.
+    pub session_signals_per_second: u32,
+    /// Streams one connection may publish at once (camera and screen are two); the next gets 1605.
+    pub max_streams_per_connection: usize,
+    /// Subscriptions one connection may hold at once; the next gets 1605.
+    pub max_subscriptions_per_connection: usize,
     /// How often the server pings each client.
     #[serde(with = "millis")]
     pub heartbeat_interval: Duration,
@@ -53,11 +66,68 @@ impl Default for Limits {
             max_connections_per_session: 3000,
             signal_burst: 100,
             signals_per_second: 50,
+            request_burst: 200,
+            requests_per_second: 100,
+            session_signal_burst: 2000,
+            session_signals_per_second: 1000,
+            max_streams_per_connection: 8,
+            max_subscriptions_per_connection: 256,
             heartbeat_interval: Duration::from_secs(2),
             heartbeat_timeout: Duration::from_secs(6),
             reconnect_window: Duration::from_secs(30),
             hello_timeout: Duration::from_secs(10),
         }
+    }
+}
+
+impl Limits {
+    /// Refuses values the server cannot run with, naming the field and what it needs.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        const HOUR: Duration = Duration::from_secs(3600);
+        let positive = [
+            (
+                "max_connections_per_session",
+                self.max_connections_per_session as u64,
+            ),
+            ("signal_burst", self.signal_burst.into()),
+            ("signals_per_second", self.signals_per_second.into()),
+            ("request_burst", self.request_burst.into()),
+            ("requests_per_second", self.requests_per_second.into()),
+            ("session_signal_burst", self.session_signal_burst.into()),
+            (
+                "session_signals_per_second",
+                self.session_signals_per_second.into(),
+            ),
+            (
+                "max_streams_per_connection",
+                self.max_streams_per_connection as u64,
+            ),
+            (
+                "max_subscriptions_per_connection",
+                self.max_subscriptions_per_connection as u64,
+            ),
+        ];
+        for (name, value) in positive {
+            anyhow::ensure!(value > 0, "limits.{name} must be at least 1");
+        }
+        let timers = [
+            ("heartbeat_interval", self.heartbeat_interval),
+            ("heartbeat_timeout", self.heartbeat_timeout),
+            ("reconnect_window", self.reconnect_window),
+            ("hello_timeout", self.hello_timeout),
+        ];
+        for (name, value) in timers {
+            anyhow::ensure!(
+                value >= Duration::from_millis(10) && value <= HOUR,
+                "limits.{name} must be between 10 and 3600000 milliseconds (it is {})",
+                value.as_millis()
+            );
+        }
+        anyhow::ensure!(
+            self.heartbeat_timeout > self.heartbeat_interval,
+            "limits.heartbeat_timeout must be longer than limits.heartbeat_interval"
+        );
+        Ok(())
     }
 }
 
@@ -118,12 +188,18 @@ impl ServerConfig {
     /// Parses TOML text (see [`ServerConfig::from_toml_file`]).
     pub fn from_toml(text: &str) -> anyhow::Result<Self> {
         let config: ServerConfig = toml::from_str(text)?;
-        for p in &config.projects {
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Refuses a configuration the server cannot run with, saying what to change.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        for p in &self.projects {
             if p.api_key.is_empty() || p.api_secret.is_empty() {
                 anyhow::bail!("a project needs a non-empty api_key and api_secret");
             }
         }
-        Ok(config)
+        self.limits.validate()
     }
 
     /// A configuration with one project.
@@ -169,5 +245,25 @@ mod tests {
         assert_eq!(c.limits.signal_burst, Limits::default().signal_burst);
         assert!(ServerConfig::from_toml("[[projects]]\napi_key=''\napi_secret='s'\n").is_err());
         assert!(!format!("{:?}", c.projects[0]).contains("\"s\""));
+    }
+
+    /// L7: values that used to panic the server later are refused up front, naming the field.
+    #[test]
+    fn bad_limits_are_refused_with_the_field_named() {
+        for (toml, field) in [
+            ("heartbeat_interval=0", "heartbeat_interval"),
+            ("reconnect_window=18446744073709551615", "reconnect_window"),
+            (
+                "heartbeat_interval=9000\nheartbeat_timeout=3000",
+                "heartbeat_timeout",
+            ),
+            ("signals_per_second=0", "signals_per_second"),
+            ("max_streams_per_connection=0", "max_streams_per_connection"),
+        ] {
+            let text = format!("[[projects]]\napi_key='k'\napi_secret='s'\n[limits]\n{toml}\n");
+            let e = ServerConfig::from_toml(&text).unwrap_err().to_string();
+            assert!(e.contains(field), "{toml}: {e}");
+        }
+        assert!(ServerConfig::with_project("k", "s").validate().is_ok());
     }
 }

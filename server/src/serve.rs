@@ -67,6 +67,7 @@ impl RunningServer {
 
 /// Binds and starts serving in a background task.
 pub async fn start(config: ServerConfig, listen: ListenOptions) -> anyhow::Result<RunningServer> {
+    config.validate().context("invalid configuration")?;
     let media = &config.media;
     let sfu_config = SfuConfig {
         udp_addr: SocketAddr::new(listen.addr.ip(), media.udp_port),

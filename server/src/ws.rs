@@ -8,6 +8,7 @@ use axum::extract::State;
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use otter_protocol::messages::close_code;
+use otter_protocol::roster;
 use otter_protocol::{
     ClientMessage, ConnectionId, DecodeError, ErrorCode, OtError, ServerMessage, SessionId,
     MAX_FRAME_BYTES, PROTOCOL_VERSION,
@@ -119,18 +120,21 @@ async fn handshake(socket: &mut WebSocket, state: &AppState) -> Result<Link, Ref
                 .ok_or_else(unavailable)?
                 .map_err(|e| (e, close_code::POLICY))?;
             let limits = &state.config.limits;
-            let connected = ServerMessage::Connected {
-                version: PROTOCOL_VERSION,
-                session_id: session_id.clone(),
-                connection: joined.connection.clone(),
-                role: claims.role,
-                connections: joined.connections,
-                streams: joined.streams,
-                resume_key: joined.resume_key,
-                heartbeat_interval_ms: limits.heartbeat_interval.as_millis() as u64,
-                heartbeat_timeout_ms: limits.heartbeat_timeout.as_millis() as u64,
-                reconnect_window_ms: limits.reconnect_window.as_millis() as u64,
-            };
+            let connected = roster::frames(joined.connections, joined.streams, |page, more| {
+                ServerMessage::Connected {
+                    version: PROTOCOL_VERSION,
+                    session_id: session_id.clone(),
+                    connection: joined.connection.clone(),
+                    role: claims.role,
+                    connections: page.connections,
+                    streams: page.streams,
+                    resume_key: joined.resume_key,
+                    heartbeat_interval_ms: limits.heartbeat_interval.as_millis() as u64,
+                    heartbeat_timeout_ms: limits.heartbeat_timeout.as_millis() as u64,
+                    reconnect_window_ms: limits.reconnect_window.as_millis() as u64,
+                    more,
+                }
+            });
             let link = Link {
                 session_id,
                 connection_id: joined.connection.connection_id,
@@ -166,30 +170,36 @@ async fn handshake(socket: &mut WebSocket, state: &AppState) -> Result<Link, Ref
                 epoch: resumed.epoch,
                 outbox: rx,
             };
-            let message = ServerMessage::Resumed {
-                connections: resumed.connections,
-                streams: resumed.streams,
-            };
-            send_or_lose(socket, state, &link, &message).await?;
+            let snapshot = roster::frames(resumed.connections, resumed.streams, |page, more| {
+                ServerMessage::Resumed {
+                    connections: page.connections,
+                    streams: page.streams,
+                    more,
+                }
+            });
+            send_or_lose(socket, state, &link, &snapshot).await?;
             Ok(link)
         }
         _ => Err(protocol("the first message must be connect or resume")),
     }
 }
 
-/// Sends the handshake answer; if the socket is already gone, the actor hears the link is lost.
+/// Sends the handshake answer (a snapshot in one or more frames); if the socket is already gone, the
+/// actor hears the link is lost.
 async fn send_or_lose(
     socket: &mut WebSocket,
     state: &AppState,
     link: &Link,
-    message: &ServerMessage,
+    messages: &[ServerMessage],
 ) -> Result<(), Refusal> {
-    if socket.send(frame(message)).await.is_err() {
-        lost(state, link).await;
-        return Err((
-            ErrorCode::ConnectFailed.with_message("socket closed"),
-            close_code::NORMAL,
-        ));
+    for message in messages {
+        if socket.send(frame(message)).await.is_err() {
+            lost(state, link).await;
+            return Err((
+                ErrorCode::ConnectFailed.with_message("socket closed"),
+                close_code::NORMAL,
+            ));
+        }
     }
     Ok(())
 }
@@ -252,11 +262,18 @@ async fn serve(socket: WebSocket, state: AppState, mut link: Link) {
     let mut ping = interval(limits.heartbeat_interval);
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut last_heard = Instant::now();
-    let mut bucket = TokenBucket::new(
-        limits.signal_burst,
-        limits.signals_per_second,
-        std::time::Instant::now(),
-    );
+    let mut buckets = Buckets {
+        signals: TokenBucket::new(
+            limits.signal_burst,
+            limits.signals_per_second,
+            std::time::Instant::now(),
+        ),
+        requests: TokenBucket::new(
+            limits.request_burst,
+            limits.requests_per_second,
+            std::time::Instant::now(),
+        ),
+    };
     let mut shutdown = state.shutdown_signal();
     let send_timeout = limits.heartbeat_timeout;
     let end = loop {
@@ -282,7 +299,7 @@ async fn serve(socket: WebSocket, state: AppState, mut link: Link) {
                     Ok(ClientMessage::Connect { .. } | ClientMessage::Resume { .. }) => Some(ServerMessage::Error {
                         error: ErrorCode::BadRequest.with_message("already connected"),
                     }),
-                    Ok(message) => match admit(&message, &mut bucket) {
+                    Ok(message) => match admit(&message, &mut buckets) {
                         Ok(()) => {
                             let command = Command::FromClient {
                                 connection_id: link.connection_id.clone(),
@@ -407,22 +424,33 @@ where
     }
 }
 
-/// Checks what the socket task can check alone: signal limits and the rate limit.
-fn admit(message: &ClientMessage, bucket: &mut TokenBucket) -> Result<(), (u64, OtError)> {
+/// A connection's rate limits: one for every request, a tighter one for signals (each is broadcast).
+struct Buckets {
+    signals: TokenBucket,
+    requests: TokenBucket,
+}
+
+/// Checks what the socket task can check alone: sizes and the connection's rate limits.
+fn admit(message: &ClientMessage, buckets: &mut Buckets) -> Result<(), (u64, OtError)> {
+    let id = message.request_id().unwrap_or(0);
+    let now = std::time::Instant::now();
+    let slow_down = |what: &str| {
+        (
+            id,
+            ErrorCode::RateLimited.with_message(format!("too many {what}; slow down")),
+        )
+    };
     if let ClientMessage::Signal {
-        id,
-        signal_type,
-        data,
-        ..
+        signal_type, data, ..
     } = message
     {
-        otter_protocol::signal::validate(signal_type, data).map_err(|e| (*id, e))?;
-        if !bucket.try_take(std::time::Instant::now()) {
-            return Err((
-                *id,
-                ErrorCode::RateLimited.with_message("too many signals; slow down"),
-            ));
+        otter_protocol::signal::validate(signal_type, data).map_err(|e| (id, e))?;
+        if !buckets.signals.try_take(now) {
+            return Err(slow_down("signals"));
         }
+    }
+    if !buckets.requests.try_take(now) {
+        return Err(slow_down("requests"));
     }
     Ok(())
 }

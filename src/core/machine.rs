@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use otter_protocol::{
-    ClientMessage, DisconnectReason, ErrorCode, OtError, ServerMessage, PROTOCOL_VERSION,
+    roster, ClientMessage, DisconnectReason, ErrorCode, OtError, ServerMessage, PROTOCOL_VERSION,
 };
 
 use super::state::Change;
@@ -13,6 +13,8 @@ use crate::events::*;
 /// Defaults until the server announces its own.
 const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(2);
 const DEFAULT_HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(6);
+/// The longest heartbeat or reconnect window a server may announce (ten minutes).
+const MAX_SERVER_TIMER_MS: u64 = 10 * 60 * 1000;
 
 impl SessionCore {
     /// A core for one session; `now` starts its clocks.
@@ -32,6 +34,7 @@ impl SessionCore {
             next_request_id: 1,
             outputs: VecDeque::new(),
             dirty: false,
+            snapshot: None,
         }
     }
 
@@ -346,6 +349,9 @@ impl SessionCore {
 
     fn message(&mut self, now: Instant, message: ServerMessage) {
         self.last_heard = now;
+        let Some(message) = self.assemble_snapshot(message) else {
+            return;
+        };
         match message {
             ServerMessage::Ping { ts } => self.send(ClientMessage::Pong { ts }),
             ServerMessage::Pong { .. } => {}
@@ -364,9 +370,14 @@ impl SessionCore {
                     return self.unexpected("connected");
                 };
                 self.resume_key = resume_key;
-                self.heartbeat_interval = Duration::from_millis(heartbeat_interval_ms.max(100));
-                self.heartbeat_timeout = Duration::from_millis(heartbeat_timeout_ms.max(300));
-                self.server_window = Duration::from_millis(reconnect_window_ms);
+                // Server-supplied timers are clamped both ways: a hostile value must not overflow an
+                // `Instant` (or make the client ping in a busy loop).
+                self.heartbeat_interval =
+                    Duration::from_millis(heartbeat_interval_ms.clamp(100, MAX_SERVER_TIMER_MS));
+                self.heartbeat_timeout =
+                    Duration::from_millis(heartbeat_timeout_ms.clamp(300, MAX_SERVER_TIMER_MS));
+                self.server_window =
+                    Duration::from_millis(reconnect_window_ms.min(MAX_SERVER_TIMER_MS));
                 self.next_ping = now + self.heartbeat_interval;
                 self.state = SessionState {
                     connection: Some(connection.clone()),
@@ -389,6 +400,7 @@ impl SessionCore {
             ServerMessage::Resumed {
                 connections,
                 streams,
+                ..
             } => {
                 if !matches!(self.phase, Phase::Reconnecting { .. }) {
                     return self.unexpected("resumed");
@@ -559,6 +571,57 @@ impl SessionCore {
             }
         };
         self.emit(event);
+    }
+
+    /// Holds back a snapshot sent in parts (`more: true`) until its last `roster` frame is in, then
+    /// returns it whole; other messages pass through.
+    fn assemble_snapshot(&mut self, message: ServerMessage) -> Option<ServerMessage> {
+        let (connections, streams, more) = match message {
+            ServerMessage::Connected { more: true, .. }
+            | ServerMessage::Resumed { more: true, .. } => {
+                self.snapshot = Some(message);
+                return None;
+            }
+            ServerMessage::Roster {
+                connections,
+                streams,
+                more,
+            } => (connections, streams, more),
+            other => {
+                // Anything else in the middle of a snapshot abandons it: the server never interleaves.
+                if self.snapshot.take().is_some() {
+                    self.unexpected("a message inside a roster");
+                }
+                return Some(other);
+            }
+        };
+        let Some(
+            ServerMessage::Connected {
+                connections: all_connections,
+                streams: all_streams,
+                ..
+            }
+            | ServerMessage::Resumed {
+                connections: all_connections,
+                streams: all_streams,
+                ..
+            },
+        ) = self.snapshot.as_mut()
+        else {
+            self.unexpected("roster");
+            return None;
+        };
+        all_connections.extend(connections);
+        all_streams.extend(streams);
+        if all_connections.len() + all_streams.len() > roster::MAX_SNAPSHOT_ENTRIES {
+            self.snapshot = None;
+            self.unexpected("a roster over the snapshot limit");
+            return None;
+        }
+        if more {
+            return None;
+        }
+        self.snapshot.take()
     }
 
     fn unexpected(&mut self, what: &str) {

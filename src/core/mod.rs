@@ -343,6 +343,8 @@ pub struct SessionCore {
     outputs: VecDeque<Output>,
     /// Set when the view changed, so the driver republishes its snapshot.
     dirty: bool,
+    /// A `connected`/`resumed` whose roster is still arriving in `roster` frames; acted on when whole.
+    snapshot: Option<ServerMessage>,
 }
 
 mod machine;

@@ -114,6 +114,7 @@ impl Sim {
             heartbeat_interval_ms: 2000,
             heartbeat_timeout_ms: 6000,
             reconnect_window_ms: 30_000,
+            more: false,
         }));
     }
 }
@@ -269,6 +270,7 @@ fn reconnect_backs_off_then_resumes_and_flushes_signals() {
     s.input(Input::Message(ServerMessage::Resumed {
         connections: vec![conn("other"), conn("new")],
         streams: vec![],
+        more: false,
     }));
     let out = s.take();
     assert!(matches!(
@@ -382,4 +384,93 @@ fn invalid_signals_fail_locally() {
     assert!(
         matches!(&idle.take()[..], [Output::Complete { op: 4, result: Err(e) }] if e.code == 1010)
     );
+}
+
+/// A big session's roster arrives in parts; the client acts once, when the last part is in.
+#[test]
+fn a_roster_in_parts_is_acted_on_when_whole() {
+    let mut s = Sim::new();
+    s.input(Input::Connect {
+        op: 1,
+        token: "t".into(),
+    });
+    s.input(Input::TransportOpened);
+    s.take();
+    s.input(Input::Message(ServerMessage::Connected {
+        version: 1,
+        session_id: sid(),
+        connection: conn("me"),
+        role: Role::Publisher,
+        connections: vec![conn("a")],
+        streams: vec![],
+        resume_key: "key".into(),
+        heartbeat_interval_ms: 2000,
+        heartbeat_timeout_ms: 6000,
+        reconnect_window_ms: 30_000,
+        more: true,
+    }));
+    s.input(Input::Message(ServerMessage::Roster {
+        connections: vec![conn("b")],
+        streams: vec![],
+        more: true,
+    }));
+    assert!(s.take().is_empty(), "nothing before the last part");
+    assert_eq!(s.core.status(), SessionStatus::Connecting);
+    s.input(Input::Message(ServerMessage::Roster {
+        connections: vec![conn("c")],
+        streams: vec![],
+        more: false,
+    }));
+    let joined: Vec<String> = s
+        .take()
+        .into_iter()
+        .filter_map(|o| match o {
+            Output::Event(SessionEvent::ConnectionCreated(e)) => {
+                Some(e.connection.connection_id.as_str().to_owned())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(joined, ["a", "b", "c"]);
+    assert_eq!(s.core.status(), SessionStatus::Connected);
+    // A stray roster part is a protocol error, not a crash.
+    s.input(Input::Message(ServerMessage::Roster {
+        connections: vec![conn("d")],
+        streams: vec![],
+        more: false,
+    }));
+    assert!(s
+        .take()
+        .iter()
+        .any(|o| matches!(o, Output::Event(SessionEvent::Error(_)))));
+}
+
+/// L1: a hostile server's timers cannot overflow the client's clock arithmetic.
+#[test]
+fn huge_server_timers_are_clamped() {
+    let mut s = Sim::new();
+    s.input(Input::Connect {
+        op: 1,
+        token: "t".into(),
+    });
+    s.input(Input::TransportOpened);
+    s.input(Input::Message(ServerMessage::Connected {
+        version: 1,
+        session_id: sid(),
+        connection: conn("me"),
+        role: Role::Publisher,
+        connections: vec![],
+        streams: vec![],
+        resume_key: "key".into(),
+        heartbeat_interval_ms: u64::MAX,
+        heartbeat_timeout_ms: u64::MAX,
+        reconnect_window_ms: u64::MAX,
+        more: false,
+    }));
+    let next = s.core.poll_timeout().expect("a heartbeat is due");
+    assert!(next <= s.now + Duration::from_secs(600));
+    // Losing the link and running out the window works with the clamped values.
+    s.input(Input::TransportClosed);
+    s.advance(Duration::from_secs(601));
+    assert_eq!(s.core.status(), SessionStatus::NotConnected);
 }

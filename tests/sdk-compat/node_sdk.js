@@ -20,6 +20,8 @@ const nextLine = () => new Promise((resolve) => lines.once('line', resolve));
     session_id: sessionId,
     jwt: ot.generateToken(sessionId, { role: 'moderator', data: 'sdk=node' }),
     legacy: ot.generateToken(sessionId, { role: 'publisher', data: 'sdk=node-legacy' }, true),
+    // Short-lived: inside the window a REST credential may have (must still not pass as one).
+    short: ot.generateToken(sessionId, { role: 'subscriber', expireTime: Math.floor(Date.now() / 1000) + 120 }),
   });
   const { connection_id: connectionId, stream_id: streamId } = JSON.parse(await nextLine());
 

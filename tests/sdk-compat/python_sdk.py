@@ -4,6 +4,7 @@ Line protocol: prints one JSON object per step on stdout; reads one JSON line fr
 """
 import json
 import sys
+import time
 import traceback
 
 from opentok import Client, MediaModes, Roles
@@ -23,6 +24,8 @@ def main():
         "session_id": session_id,
         "jwt": ot.generate_token(session_id, role=Roles.moderator, data="sdk=python"),
         "legacy": ot.generate_token(session_id, role=Roles.publisher, data="sdk=python-legacy", use_jwt=False),
+        # Short-lived: inside the window a REST credential may have (must still not pass as one).
+        "short": ot.generate_token(session_id, role=Roles.subscriber, expire_time=int(time.time()) + 120),
     })
     wanted = json.loads(sys.stdin.readline())
     connection_id, stream_id = wanted["connection_id"], wanted["stream_id"]

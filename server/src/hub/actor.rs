@@ -16,6 +16,7 @@ use tracing::{debug, info};
 use super::commands::{Command, Epoch, Joined, Outbox, Resumed};
 use super::HubInner;
 use crate::config::Limits;
+use crate::rate_limit::TokenBucket;
 
 /// A connection's link to its client.
 pub(super) enum Link {
@@ -32,6 +33,15 @@ pub(super) struct Member {
     pub link: Link,
     /// Its subscriptions, with their audio and video forwarding switches.
     pub subscriptions: Vec<(SubscriptionId, bool, bool)>,
+    /// Publishes and subscriptions being negotiated with the SFU: they count against the quotas too.
+    pub negotiating: Negotiating,
+}
+
+/// Media negotiations of one member still in flight.
+#[derive(Default)]
+pub(super) struct Negotiating {
+    pub publishes: usize,
+    pub subscriptions: usize,
 }
 
 pub(super) struct SessionActor {
@@ -45,6 +55,8 @@ pub(super) struct SessionActor {
     /// This actor's own queue, for tasks it starts to report back on (weak: it must not keep the
     /// queue open by itself).
     pub me: mpsc::WeakSender<Command>,
+    /// The session's signal budget, shared by all its connections.
+    pub signal_budget: TokenBucket,
 }
 
 /// Who a broadcast goes to.
@@ -86,9 +98,15 @@ impl SessionActor {
         hub: Arc<HubInner>,
         me: mpsc::WeakSender<Command>,
     ) -> Self {
+        let signal_budget = TokenBucket::new(
+            limits.session_signal_burst,
+            limits.session_signals_per_second,
+            std::time::Instant::now(),
+        );
         Self {
             session_id,
             limits,
+            signal_budget,
             members: Vec::new(),
             streams: Vec::new(),
             next_epoch: 1,
@@ -202,6 +220,7 @@ impl SessionActor {
             resume_key: joined.resume_key.clone(),
             link: Link::Live { epoch, outbox },
             subscriptions: Vec::new(),
+            negotiating: Negotiating::default(),
         });
         self.hub.metrics.connections.inc();
         Ok(joined)
@@ -269,6 +288,12 @@ impl SessionActor {
     pub(super) fn member(&self, id: &ConnectionId) -> Option<&Member> {
         self.members
             .iter()
+            .find(|m| &m.connection.connection_id == id)
+    }
+
+    pub(super) fn member_mut(&mut self, id: &ConnectionId) -> Option<&mut Member> {
+        self.members
+            .iter_mut()
             .find(|m| &m.connection.connection_id == id)
     }
 

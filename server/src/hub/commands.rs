@@ -150,6 +150,10 @@ pub enum MediaOutcome {
     Subscribed {
         /// The client's subscription.
         subscription_id: SubscriptionId,
+        /// Whether audio is forwarded, as asked.
+        audio: bool,
+        /// Whether video is forwarded, as asked.
+        video: bool,
         /// The SDP answer, or why there is none.
         answer: Result<String, OtError>,
     },

@@ -63,6 +63,7 @@ impl SessionActor {
                     video_type,
                     video_dimensions,
                 )?;
+                self.member_mut(from)?.negotiating.publishes += 1;
                 self.negotiate(from, id, move |sfu| async move {
                     let answer = sfu
                         .publish(stream.stream_id.as_str(), &offer)
@@ -102,6 +103,7 @@ impl SessionActor {
                     }
                 }
                 let key = subscription_key(from, &subscription_id);
+                self.member_mut(from)?.negotiating.subscriptions += 1;
                 self.negotiate(from, id, move |sfu| async move {
                     let answer = sfu
                         .subscribe(&key, stream_id.as_str(), &sdp_offer, audio, video)
@@ -109,6 +111,8 @@ impl SessionActor {
                         .map_err(|e| sfu_error(e, false));
                     MediaOutcome::Subscribed {
                         subscription_id,
+                        audio,
+                        video,
                         answer,
                     }
                 });
@@ -185,7 +189,7 @@ impl SessionActor {
         request: u64,
         outcome: MediaOutcome,
     ) {
-        if self.member(&connection_id).is_none() {
+        let Some(member) = self.member_mut(&connection_id) else {
             let sfu = self.hub.sfu.clone();
             let command = Command::MediaReady {
                 connection_id,
@@ -194,7 +198,12 @@ impl SessionActor {
             };
             tokio::spawn(async move { undo(&sfu, command).await });
             return;
-        }
+        };
+        let pending = match &outcome {
+            MediaOutcome::Published { .. } => &mut member.negotiating.publishes,
+            MediaOutcome::Subscribed { .. } => &mut member.negotiating.subscriptions,
+        };
+        *pending = pending.saturating_sub(1);
         match outcome {
             MediaOutcome::Published {
                 stream,
@@ -217,14 +226,12 @@ impl SessionActor {
             }
             MediaOutcome::Subscribed {
                 subscription_id,
+                audio,
+                video,
                 answer: Ok(answer),
             } => {
-                if let Some(m) = self
-                    .members
-                    .iter_mut()
-                    .find(|m| m.connection.connection_id == connection_id)
-                {
-                    m.subscriptions.push((subscription_id, true, true));
+                if let Some(m) = self.member_mut(&connection_id) {
+                    m.subscriptions.push((subscription_id, audio, video));
                 }
                 let reply = ServerMessage::Reply {
                     id: request,
@@ -337,6 +344,7 @@ async fn undo(sfu: &Sfu, command: Command) {
             MediaOutcome::Subscribed {
                 subscription_id,
                 answer: Ok(_),
+                ..
             } => {
                 sfu.unsubscribe(&subscription_key(&connection_id, &subscription_id))
                     .await

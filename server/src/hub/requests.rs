@@ -13,10 +13,65 @@ use super::commands::RestCommand;
 type Outcome = Result<Option<Stream>, OtError>;
 
 impl SessionActor {
+    /// Sizes and quotas a request must pass before anything acts on it: stream names, streams and
+    /// subscriptions per connection (those being negotiated count), the session's signal budget.
+    fn admit(&mut self, from: &ConnectionId, message: &ClientMessage) -> Result<(), OtError> {
+        let Some(member) = self.member(from) else {
+            return Ok(());
+        };
+        match message {
+            ClientMessage::Publish { name, .. } => {
+                otter_protocol::limits::validate_stream_name(name)?;
+                let streams = self
+                    .streams
+                    .iter()
+                    .filter(|s| &s.connection.connection_id == from)
+                    .count();
+                if streams + member.negotiating.publishes >= self.limits.max_streams_per_connection
+                {
+                    return Err(ErrorCode::StreamLimitExceeded.with_message(format!(
+                        "a connection may publish at most {} streams",
+                        self.limits.max_streams_per_connection
+                    )));
+                }
+            }
+            ClientMessage::Subscribe { .. } => {
+                let held = member.subscriptions.len() + member.negotiating.subscriptions;
+                if held >= self.limits.max_subscriptions_per_connection {
+                    return Err(ErrorCode::StreamLimitExceeded.with_message(format!(
+                        "a connection may hold at most {} subscriptions",
+                        self.limits.max_subscriptions_per_connection
+                    )));
+                }
+            }
+            ClientMessage::Signal { .. }
+                if !self.signal_budget.try_take(std::time::Instant::now()) =>
+            {
+                return Err(ErrorCode::RateLimited
+                    .with_message("the session is carrying too many signals; slow down"));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
     pub(super) fn client_request(&mut self, from: &ConnectionId, message: ClientMessage) {
         let Some(role) = self.member(from).map(|m| m.role) else {
             return;
         };
+        if let Err(error) = self.admit(from, &message) {
+            if let Some(id) = message.request_id() {
+                self.hub.metrics.error(error.code);
+                let reply = ServerMessage::Reply {
+                    id,
+                    stream: None,
+                    sdp_answer: None,
+                    error: Some(error),
+                };
+                self.send_to(from, &reply);
+            }
+            return;
+        }
         let Some(message) = self.media_request(from, role, message) else {
             return;
         };
@@ -81,12 +136,14 @@ impl SessionActor {
                 (id, outcome)
             }
             ClientMessage::Unpublish { id, stream_id } => {
+                // The SFU's media stops only once the stream is known to be this session's: its
+                // stream IDs are server-wide (F3).
                 let outcome = if self.own_stream(from, &stream_id).is_ok() {
-                    self.stop_stream_media(&stream_id);
                     self.end_stream(&stream_id, StreamDestroyedReason::ClientDisconnected)
+                        .inspect(|_| self.stop_stream_media(&stream_id))
                 } else if role.is_moderator() {
-                    self.stop_stream_media(&stream_id);
                     self.end_stream(&stream_id, StreamDestroyedReason::ForceUnpublished)
+                        .inspect(|_| self.stop_stream_media(&stream_id))
                 } else {
                     Err(ErrorCode::ForceUnpublishDenied
                         .with_message("only a moderator can unpublish another client's stream"))

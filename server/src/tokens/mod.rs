@@ -269,7 +269,7 @@ fn claims_from_form(
         create_time,
         // A legacy token without expire_time gets the default lifetime from its creation.
         expire_time: number("expire_time")?
-            .unwrap_or(create_time + otter_protocol::token::DEFAULT_TOKEN_TTL_SECS),
+            .unwrap_or(create_time.saturating_add(otter_protocol::token::DEFAULT_TOKEN_TTL_SECS)),
         nonce: get("nonce").unwrap_or_default().to_owned(),
         connection_data: get("connection_data").unwrap_or_default().to_owned(),
         initial_layout_class_list: get("initial_layout_class_list")
@@ -278,19 +278,36 @@ fn claims_from_form(
     })
 }
 
-/// The claims of an `X-OPENTOK-AUTH` REST credential.
+/// The claims of an `X-OPENTOK-AUTH` REST credential: exactly these, as the OpenTok SDKs send them. A
+/// session token is signed with the same secret and also says `ist: project`; its session claims
+/// (`scope`, `session_id`, `role`, …) are what tell it apart, so any claim beyond these refuses it.
 #[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RestClaims {
     iss: String,
     ist: String,
     iat: u64,
     exp: u64,
+    /// A nonce: the SDKs send a string (Node: a UUID, Python: a random number as text).
     #[serde(default)]
-    jti: Option<String>,
+    jti: Option<serde_json::Value>,
 }
 
+/// Clock slack allowed between the caller and the server.
+const CLOCK_SKEW_SECS: u64 = 60;
+
 /// The longest lifetime a REST credential may claim (OpenTok SDKs use 5 minutes), plus clock slack.
-const REST_AUTH_MAX_AHEAD_SECS: u64 = 5 * 60 + 60;
+const REST_AUTH_MAX_AHEAD_SECS: u64 = 5 * 60 + CLOCK_SKEW_SECS;
+
+/// Claims only a session token carries.
+const SESSION_CLAIMS: [&str; 6] = [
+    "scope",
+    "session_id",
+    "role",
+    "nonce",
+    "connection_data",
+    "initial_layout_class_list",
+];
 
 /// Makes an `X-OPENTOK-AUTH` value for `project`, valid for 5 minutes.
 pub fn mint_rest_auth(project: &Project, now_secs: u64) -> String {
@@ -300,7 +317,7 @@ pub fn mint_rest_auth(project: &Project, now_secs: u64) -> String {
             ist: "project".into(),
             iat: now_secs,
             exp: now_secs + 300,
-            jti: Some(format!("{:016x}", rand::thread_rng().gen::<u64>())),
+            jti: Some(format!("{:016x}", rand::thread_rng().gen::<u64>()).into()),
         },
         &project.api_secret,
     )
@@ -314,7 +331,14 @@ pub fn verify_rest_auth<'a>(
     api_key: Option<&str>,
     now_secs: u64,
 ) -> Result<&'a Project, TokenError> {
-    let peeked: RestClaims = jwt::peek(header)?;
+    let raw: serde_json::Value = jwt::peek(header)?;
+    if SESSION_CLAIMS.iter().any(|c| raw.get(c).is_some()) {
+        return Err(TokenError::Malformed(
+            "a session token is not a REST credential",
+        ));
+    }
+    let peeked: RestClaims = serde_json::from_value(raw)
+        .map_err(|_| TokenError::Malformed("X-OPENTOK-AUTH claims are not a REST credential's"))?;
     if api_key.is_some_and(|k| k != peeked.iss) {
         return Err(TokenError::WrongProject);
     }
@@ -328,7 +352,7 @@ pub fn verify_rest_auth<'a>(
     if claims.exp <= now_secs {
         return Err(TokenError::Expired);
     }
-    if claims.exp > now_secs + REST_AUTH_MAX_AHEAD_SECS {
+    if claims.exp > now_secs + REST_AUTH_MAX_AHEAD_SECS || claims.iat > now_secs + CLOCK_SKEW_SECS {
         return Err(TokenError::BadExpiry);
     }
     Ok(project)

@@ -126,3 +126,57 @@ fn rest_auth() {
         TokenError::BadExpiry
     );
 }
+
+/// F1: a session token, whatever its role and however close to expiry, is never a REST credential.
+#[test]
+fn a_session_token_is_not_a_rest_credential() {
+    let (config, sid) = setup();
+    let p = &config.projects[0];
+    for ttl in [60u64, 300, 24 * 3600] {
+        for role in [Role::Subscriber, Role::Moderator] {
+            let opts = TokenOptions {
+                role,
+                expire_in: Duration::from_secs(ttl),
+                ..Default::default()
+            };
+            let t = mint(p, &sid, &opts, TokenFormat::Jwt, 1_000).unwrap();
+            for now in [1_001, 1_000 + ttl - 100] {
+                assert!(
+                    verify_rest_auth(&t, &config, None, now).is_err(),
+                    "a {role:?} token with {ttl} s to live passed as REST auth at {now}"
+                );
+            }
+        }
+    }
+    // Any session claim makes it a session token, even on an otherwise REST-shaped claim set.
+    for extra in ["scope", "session_id", "role", "nonce", "connection_data"] {
+        let mut claims =
+            serde_json::json!({"iss": "4711", "ist": "project", "iat": 100, "exp": 300});
+        claims[extra] = serde_json::json!("session.connect");
+        let t = jwt::sign(&claims, &p.api_secret);
+        assert!(verify_rest_auth(&t, &config, None, 101).is_err(), "{extra}");
+    }
+}
+
+/// F1, the other way: a REST credential opens no session (and so no WHIP/WHEP resource).
+#[test]
+fn a_rest_credential_is_not_a_session_token() {
+    let (config, sid) = setup();
+    let h = mint_rest_auth(&config.projects[0], 100);
+    assert!(verify(&h, &config, &sid, 101).is_err());
+}
+
+/// A credential issued in the future (beyond clock slack) is refused.
+#[test]
+fn rest_auth_from_the_future_is_refused() {
+    let (config, _) = setup();
+    let secret = &config.projects[0].api_secret;
+    let at = |iat: u64| {
+        jwt::sign(
+            &serde_json::json!({"iss": "4711", "ist": "project", "iat": iat, "exp": 10_300}),
+            secret,
+        )
+    };
+    assert!(verify_rest_auth(&at(10_030), &config, None, 10_000).is_ok());
+    assert!(verify_rest_auth(&at(10_200), &config, None, 10_000).is_err());
+}
