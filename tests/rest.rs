@@ -397,3 +397,34 @@ async fn session_tokens_and_rest_credentials_are_not_interchangeable() {
         .unwrap();
     assert_eq!(whip.status(), 401);
 }
+
+/// L4: with a metrics token configured, `/metrics` answers only to it.
+#[tokio::test]
+async fn metrics_can_require_a_bearer_token() {
+    let mut config = otter_server::ServerConfig::with_project(API_KEY, API_SECRET);
+    config.metrics_token = Some(otter_server::config::BearerToken("m-token".into()));
+    let server = TestServer::with_config(config).await;
+    let http = reqwest::Client::new();
+    let url = format!("{}/metrics", server.url());
+    for bad in [
+        None,
+        Some("Bearer wrong"),
+        Some("m-token"),
+        Some("Bearer m-token2"),
+    ] {
+        let mut request = http.get(&url);
+        if let Some(v) = bad {
+            request = request.header("Authorization", v);
+        }
+        assert_eq!(request.send().await.unwrap().status(), 401, "{bad:?}");
+    }
+    let ok = http
+        .get(&url)
+        .header("Authorization", "Bearer m-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    assert!(ok.text().await.unwrap().contains("otter_connections"));
+    assert!(!format!("{:?}", server.server.state().config).contains("m-token"));
+}

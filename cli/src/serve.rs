@@ -38,6 +38,9 @@ pub struct ServeArgs {
     /// A TCP port for ICE over TCP, for clients whose UDP is blocked (default: the config file's).
     #[arg(long, env = "OTTER_TCP_PORT")]
     tcp_port: Option<u16>,
+    /// A bearer token that `GET /metrics` then requires (default: the config file's; none = open).
+    #[arg(long, env = "OTTER_METRICS_TOKEN", hide_env_values = true)]
+    metrics_token: Option<String>,
     /// PEM certificate chain: serve https/wss (with --tls-key).
     #[arg(long, env = "OTTER_TLS_CERT", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -58,6 +61,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(ip) = args.public_ip {
         config.location = ip.to_string();
         config.media.public_ip = Some(ip);
+    }
+    if let Some(token) = args.metrics_token {
+        config.metrics_token = Some(otter_server::config::BearerToken(token));
     }
     // Flags override the config file's [media] ports only when given.
     if let Some(port) = args.udp_port {

@@ -33,7 +33,35 @@ pub struct CodecError {
     pub detail: String,
 }
 
+/// The widest and tallest frame a decoder accepts: a remote publisher chooses the size, and a 16383x16383
+/// frame would cost every subscriber gigabytes.
+pub const MAX_DECODED_DIMENSION: u32 = 4096;
+
+/// The `operation` of a [`CodecError`] for a frame over [`MAX_DECODED_DIMENSION`].
+pub const TOO_LARGE: &str = "size";
+
+/// Refuses a frame size over [`MAX_DECODED_DIMENSION`].
+pub(crate) fn check_dimensions(
+    codec: &'static str,
+    width: u32,
+    height: u32,
+) -> Result<(), CodecError> {
+    if width > MAX_DECODED_DIMENSION || height > MAX_DECODED_DIMENSION {
+        return Err(CodecError::new(
+            codec,
+            TOO_LARGE,
+            format!("a {width}x{height} frame is over the {MAX_DECODED_DIMENSION}x{MAX_DECODED_DIMENSION} limit"),
+        ));
+    }
+    Ok(())
+}
+
 impl CodecError {
+    /// Whether the frame was refused for its size ([`MAX_DECODED_DIMENSION`]).
+    pub fn is_too_large(&self) -> bool {
+        self.operation == TOO_LARGE
+    }
+
     pub(crate) fn new(
         codec: &'static str,
         operation: &'static str,

@@ -121,6 +121,8 @@ impl VideoDecoder for H264Decoder {
         };
         let (w, h) = yuv.dimensions();
         let (w, h) = ((w & !1) as u32, (h & !1) as u32);
+        // OpenH264 bounds its own buffers by the level; the copy here is ours to refuse.
+        crate::codec::check_dimensions("h264", w, h)?;
         let (sy, su, sv) = yuv.strides();
         let mut frame = VideoFrame::black(w, h);
         frame.copy_from_planes([(yuv.y(), sy), (yuv.u(), su), (yuv.v(), sv)]);

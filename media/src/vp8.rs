@@ -266,6 +266,10 @@ impl VideoDecoder for Vp8Decoder {
         if data.is_empty() {
             return Ok(None);
         }
+        // A key frame declares its size before libvpx allocates for it: refuse oversized ones first.
+        if let Some((w, h)) = keyframe_size(data) {
+            crate::codec::check_dimensions("vp8", w, h)?;
+        }
         // SAFETY: context initialised; `data` is valid for reads of its length during the call.
         let code = unsafe {
             vpx_codec_decode(
@@ -316,6 +320,17 @@ impl VideoDecoder for Vp8Decoder {
     fn codec(&self) -> VideoCodec {
         VideoCodec::Vp8
     }
+}
+
+/// The size a VP8 key frame declares (RFC 6386 §9.1): a 3-byte frame tag whose lowest bit is 0 for a key
+/// frame, the start code 9d 01 2a, then 14-bit width and height.
+fn keyframe_size(data: &[u8]) -> Option<(u32, u32)> {
+    let header = data.get(..10)?;
+    if header[0] & 1 != 0 || header[3..6] != [0x9d, 0x01, 0x2a] {
+        return None;
+    }
+    let dim = |i: usize| u32::from(u16::from_le_bytes([header[i], header[i + 1]]) & 0x3fff);
+    Some((dim(6), dim(8)))
 }
 
 impl Drop for Vp8Decoder {

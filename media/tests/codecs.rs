@@ -93,3 +93,24 @@ fn opus_keeps_a_tone() {
     assert!((f - 440.0).abs() <= 5.0, "{f}");
     assert!(encoder.encode(&input[..10], &mut packet).is_err());
 }
+
+/// F9: a key frame that declares a size over the limit is refused before anything is allocated for it,
+/// and the decoder keeps working for the next honest frame.
+#[test]
+fn vp8_refuses_frames_over_the_size_limit() {
+    let (w, h) = (64, 48);
+    let mut encoder = video_encoder(VideoCodec::Vp8, VideoEncoderSettings::new(w, h, 15)).unwrap();
+    let mut decoder = video_decoder(VideoCodec::Vp8).unwrap();
+    let mut frame = VideoFrame::black(w, h);
+    TestPattern::new(w, h).render_into(&mut frame, 0);
+    let key = encoder.encode(&frame, true).unwrap().unwrap().data;
+    assert_eq!(&key[3..6], &[0x9d, 0x01, 0x2a], "a VP8 key frame");
+    let mut huge = key.to_vec();
+    huge[6..8].copy_from_slice(&16_000u16.to_le_bytes());
+    huge[8..10].copy_from_slice(&16_000u16.to_le_bytes());
+    let refused = decoder.decode(&huge).unwrap_err();
+    assert!(refused.is_too_large(), "{refused}");
+    assert!(refused.to_string().contains("16000x16000"), "{refused}");
+    let decoded = decoder.decode(&key).unwrap().expect("a frame");
+    assert_eq!((decoded.width(), decoded.height()), (w, h));
+}

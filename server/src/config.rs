@@ -155,6 +155,31 @@ pub struct ServerConfig {
     pub public_url: Option<String>,
     /// Where media goes.
     pub media: MediaConfig,
+    /// When set, `GET /metrics` needs `Authorization: Bearer <this>` (the counters say how busy the
+    /// server is and which errors it hands out). Never logged.
+    pub metrics_token: Option<BearerToken>,
+}
+
+/// A secret bearer token: compared in constant time, redacted in `Debug`.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct BearerToken(pub String);
+
+impl BearerToken {
+    /// Whether an `Authorization` header value is `Bearer <this token>`.
+    pub fn admits(&self, authorization: Option<&str>) -> bool {
+        let given = authorization
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        given.len() == self.0.len()
+            && subtle::ConstantTimeEq::ct_eq(given.as_bytes(), self.0.as_bytes()).into()
+    }
+}
+
+impl std::fmt::Debug for BearerToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 /// The media plane's sockets.

@@ -321,9 +321,22 @@ pub async fn mute_stream(
 }
 
 /// `GET /metrics`: Prometheus text.
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(token) = &state.config.metrics_token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        if !token.admits(given) {
+            return ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "GET /metrics needs the metrics bearer token",
+            )
+            .into_response();
+        }
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),
     )
+        .into_response()
 }

@@ -6,6 +6,10 @@
 use bytes::Bytes;
 use rtc::rtp::packetizer::Depacketizer;
 
+/// The largest encoded frame assembled: a 4K key frame at a high bitrate is well under 1 MB, and a
+/// publisher that never ends a frame must not grow the buffer without bound.
+pub(crate) const MAX_ENCODED_FRAME_BYTES: usize = 4 * 1024 * 1024;
+
 /// Assembles one stream's frames.
 pub(crate) struct FrameAssembler<D> {
     depacketizer: D,
@@ -50,8 +54,15 @@ impl<D: Depacketizer> FrameAssembler<D> {
         self.next_seq = seq.wrapping_add(1);
         if !self.damaged {
             match self.depacketizer.depacketize(payload) {
-                Ok(bytes) => self.frame.extend_from_slice(&bytes),
-                Err(_) => self.damaged = true,
+                Ok(bytes) if self.frame.len() + bytes.len() <= MAX_ENCODED_FRAME_BYTES => {
+                    self.frame.extend_from_slice(&bytes)
+                }
+                // Over the cap the frame is dropped like a damaged one, and its bytes released now.
+                Ok(_) | Err(_) => {
+                    self.damaged = true;
+                    self.frame = Vec::with_capacity(64 * 1024);
+                    self.lost = true;
+                }
             }
         }
         if !self.depacketizer.is_partition_tail(marker, payload) {
@@ -75,6 +86,32 @@ impl<D: Depacketizer> FrameAssembler<D> {
 mod tests {
     use super::*;
     use rtc::rtp::codec::vp8::Vp8Packet;
+
+    /// F9: a frame that never ends (no marker) stops growing at the cap and is dropped.
+    #[test]
+    fn an_endless_frame_is_capped_and_dropped() {
+        let mut a = FrameAssembler::new(Vp8Packet::default());
+        let chunk = [7u8; 1200];
+        assert_eq!(a.push(100, 0, false, &vp8(true, &chunk)), None);
+        let mut most = 0;
+        for seq in 1..200_000u32 {
+            assert_eq!(a.push(100, seq as u16, false, &vp8(false, &chunk)), None);
+            most = most.max(a.frame.capacity());
+        }
+        assert!(
+            most <= MAX_ENCODED_FRAME_BYTES,
+            "the buffer grew to {most} bytes"
+        );
+        assert!(
+            a.take_lost(),
+            "the frame counts as lost (a key frame is asked for)"
+        );
+        assert_eq!(a.push(100, 3392, true, &vp8(false, &chunk)), None);
+        assert_eq!(
+            a.push(200, 3393, true, &vp8(true, b"next")),
+            Some(b"next".to_vec())
+        );
+    }
 
     /// VP8 payload descriptor: S bit (start of partition) in the first byte.
     fn vp8(start: bool, data: &[u8]) -> Bytes {

@@ -491,8 +491,21 @@ async fn report(
     let mut first_frame = false;
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     let (mut packets, mut last_packet, mut interrupted) = (0, tokio::time::Instant::now(), false);
+    let mut oversized = 0;
     loop {
         tick.tick().await;
+        let now_oversized = stats.oversized_frames.load(Ordering::Relaxed);
+        if now_oversized > oversized {
+            // Once per run of refused frames, not once per frame.
+            if oversized == 0 || now_oversized > oversized + 1 {
+                let error = otter_protocol::ErrorCode::UnableToSubscribe.with_message(format!(
+                    "the publisher sends video over the {0}x{0} limit; those frames are dropped",
+                    otter_media::codec::MAX_DECODED_DIMENSION
+                ));
+                let _ = events.send(SubscriberEvent::Error(error));
+            }
+            oversized = now_oversized;
+        }
         if !first_frame && sink.frame_count() > 0 {
             first_frame = true;
             let _ = events.send(SubscriberEvent::VideoDataReceived);

@@ -50,6 +50,8 @@ pub(crate) struct ReceiveStats {
     /// The last second of decoded audio.
     pub audio_window: Mutex<Vec<i16>>,
     pub need_keyframe: AtomicBool,
+    /// Frames refused for a size over `otter_media::codec::MAX_DECODED_DIMENSION`.
+    pub oversized_frames: AtomicU64,
 }
 
 /// Decodes frames on its own thread into `sink`.
@@ -94,7 +96,12 @@ fn spawn_decoder(
                         sink.put(frame);
                     }
                     Ok(None) => {}
-                    Err(_) => stats.need_keyframe.store(true, Ordering::Relaxed),
+                    Err(e) => {
+                        if e.is_too_large() {
+                            stats.oversized_frames.fetch_add(1, Ordering::Relaxed);
+                        }
+                        stats.need_keyframe.store(true, Ordering::Relaxed);
+                    }
                 }
             }
         })
