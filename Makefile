@@ -95,7 +95,10 @@ test: lint sdk-deps browser-deps package minimal-app
 
 # Every publishable crate packaged in dependency order, as `cargo publish` would (no upload): a missing
 # version, file or metadata field fails here rather than on release day.
+# Cargo unpacks the local registry of the verify step under CARGO_HOME (a folder named `-HASH`) and
+# reuses an unpacked crate of the same version even when its contents changed: remove ours first.
 package: deps check-toolchain
+	rm -rf "$${CARGO_HOME:-$$HOME/.cargo}"/registry/src/-*/otter-*
 	$(CARGO) package --workspace --exclude otter-demo --locked --allow-dirty
 
 # The README's ten-line app, built as a user's crate outside the workspace.

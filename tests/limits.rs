@@ -259,3 +259,86 @@ async fn a_moderator_cannot_touch_another_sessions_stream() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// F6: a thousand half-open HTTP connections (a slowloris) neither stop the server answering others nor
+/// stay open past the header deadline; past the connection cap, new connections are closed at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slowloris_connections_are_closed_and_others_are_served() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = TestServer::with_limits(Limits {
+        http_header_timeout: Duration::from_secs(1),
+        max_http_connections: 1500,
+        ..Limits::default()
+    })
+    .await;
+    let addr = server.server.addr;
+    let mut loris = Vec::new();
+    for _ in 0..1000 {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
+        loris.push(s);
+    }
+    let http = reqwest::Client::new();
+    let started = std::time::Instant::now();
+    let answer = http
+        .get(format!("{}/healthz", server.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
+    // Every half-open connection is closed by the server after the deadline.
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        for s in &mut loris {
+            let mut buf = [0u8; 512];
+            loop {
+                match s.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => continue, // a 408 or similar first
+                }
+            }
+        }
+    })
+    .await;
+    assert!(
+        closed.is_ok(),
+        "half-open connections stayed open past the deadline"
+    );
+    drop(loris);
+
+    // The cap: a full server closes new connections at once, and serves again once slots free up.
+    let capped = TestServer::with_limits(Limits {
+        max_http_connections: 20,
+        ..Limits::default()
+    })
+    .await;
+    let mut held = Vec::new();
+    for _ in 0..20 {
+        held.push(
+            tokio::net::TcpStream::connect(capped.server.addr)
+                .await
+                .unwrap(),
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let refused = http
+        .get(format!("{}/healthz", capped.url()))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await;
+    assert!(refused.is_err(), "a connection over the cap was served");
+    drop(held);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let served = http
+        .get(format!("{}/healthz", capped.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(served.status(), 200);
+}

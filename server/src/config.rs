@@ -58,6 +58,12 @@ pub struct Limits {
     /// How long a new socket has to send its first message.
     #[serde(with = "millis")]
     pub hello_timeout: Duration,
+    /// HTTP connections (REST, WHIP/WHEP, WebSockets) open at once; beyond, new ones are closed.
+    pub max_http_connections: usize,
+    /// How long a client has to send a request's headers, and how long an idle keep-alive connection
+    /// stays open.
+    #[serde(with = "millis")]
+    pub http_header_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -76,6 +82,8 @@ impl Default for Limits {
             heartbeat_timeout: Duration::from_secs(6),
             reconnect_window: Duration::from_secs(30),
             hello_timeout: Duration::from_secs(10),
+            max_http_connections: 10_000,
+            http_header_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -115,6 +123,7 @@ impl Limits {
             ("heartbeat_timeout", self.heartbeat_timeout),
             ("reconnect_window", self.reconnect_window),
             ("hello_timeout", self.hello_timeout),
+            ("http_header_timeout", self.http_header_timeout),
         ];
         for (name, value) in timers {
             anyhow::ensure!(

@@ -7,6 +7,7 @@
 
 pub mod api_error;
 pub mod config;
+pub mod http_limits;
 pub mod hub;
 pub mod metrics;
 pub mod rate_limit;

@@ -5,10 +5,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum_server::tls_rustls::RustlsConfig;
+use axum_server::accept::DefaultAcceptor;
+use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 use axum_server::Handle;
 
 use crate::config::ServerConfig;
+use crate::http_limits::{self, ConnectionCap};
 use crate::sfu::{Sfu, SfuConfig};
 use crate::state::{AppState, ServerState};
 
@@ -73,6 +75,7 @@ pub async fn start(config: ServerConfig, listen: ListenOptions) -> anyhow::Resul
         udp_addr: SocketAddr::new(listen.addr.ip(), media.udp_port),
         tcp_addr: media.tcp_port.map(|p| SocketAddr::new(listen.addr.ip(), p)),
         public_ip: media.public_ip,
+        connect_deadline: crate::sfu::CONNECT_DEADLINE,
     };
     let sfu = Sfu::start(sfu_config)
         .await
@@ -84,6 +87,8 @@ pub async fn start(config: ServerConfig, listen: ListenOptions) -> anyhow::Resul
     let addr = listener.local_addr()?;
     let app = crate::app(state.clone()).into_make_service();
     let handle = Handle::new();
+    let limits = state.config.limits.clone();
+    let capped = ConnectionCap::new(DefaultAcceptor::new(), limits.max_http_connections);
     let task = match &listen.tls {
         Some((cert, key)) => {
             // One crypto provider for the process; ring is the one compiled in.
@@ -97,11 +102,18 @@ pub async fn start(config: ServerConfig, listen: ListenOptions) -> anyhow::Resul
                         key.display()
                     )
                 })?;
-            let server = axum_server::from_tcp_rustls(listener, tls).handle(handle.clone());
+            let acceptor = RustlsAcceptor::new(tls).acceptor(capped);
+            let mut server = axum_server::from_tcp(listener)
+                .acceptor(acceptor)
+                .handle(handle.clone());
+            http_limits::configure(server.http_builder(), limits.http_header_timeout);
             tokio::spawn(server.serve(app))
         }
         None => {
-            let server = axum_server::from_tcp(listener).handle(handle.clone());
+            let mut server = axum_server::from_tcp(listener)
+                .acceptor(capped)
+                .handle(handle.clone());
+            http_limits::configure(server.http_builder(), limits.http_header_timeout);
             tokio::spawn(server.serve(app))
         }
     };

@@ -235,3 +235,133 @@ async fn garbage_datagrams_and_bad_sdp_do_not_disturb_forwarding() {
     assert!(sfu.stats().datagrams_unrouted > 0);
     sfu.shutdown().await;
 }
+
+/// F4: a peer that never completes ICE and DTLS (here: an offer without candidates, which str0m would
+/// otherwise keep forever) is removed after the connect deadline; a connected peer stays.
+#[tokio::test]
+async fn peers_that_never_connect_expire() {
+    let mut config = SfuConfig::udp("127.0.0.1:0".parse().unwrap());
+    config.connect_deadline = Duration::from_secs(1);
+    let sfu = Sfu::start(config).await.unwrap();
+    let (_, offer) = Client::offer(&[(
+        str0m::media::MediaKind::Video,
+        str0m::media::Direction::SendOnly,
+    )]);
+    let silent: String = offer
+        .lines()
+        .filter(|l| !l.starts_with("a=candidate"))
+        .map(|l| format!("{l}\r\n"))
+        .collect();
+    for i in 0..3 {
+        sfu.publish(&format!("silent-{i}"), &silent).await.unwrap();
+    }
+    let (mut good, _) = publisher(&sfu, "good").await;
+    assert!(pump_until(&mut [&mut good], Duration::from_secs(5), |c| c[0].connected).await);
+    assert_eq!(sfu.stats().peers, 4);
+    let gone = pump_until(&mut [&mut good], Duration::from_secs(5), |_| {
+        sfu.stats().peers == 1
+    })
+    .await;
+    assert!(gone, "{} peers left", sfu.stats().peers);
+    // The connected publisher still forwards to a new subscriber.
+    let (mut sub, _) = subscriber(&sfu, "sub", "good").await;
+    let sent = send(&mut good, &mut [&mut sub], 30).await;
+    at_least_90_percent(&sent, &sub.received);
+}
+
+/// F8: with many idle peers, a spray of unauthenticated datagrams (STUN naming unknown ufrags, RTP and
+/// DTLS from random ports) is dropped without disturbing a live call.
+#[tokio::test]
+async fn a_spray_at_many_idle_peers_leaves_a_call_alone() {
+    let sfu = start().await;
+    // A peer costs about 70 ms to set up in a debug build, so "many" stays modest here.
+    for i in 0..60 {
+        let (_, offer) = Client::offer(&[(
+            str0m::media::MediaKind::Video,
+            str0m::media::Direction::SendOnly,
+        )]);
+        sfu.publish(&format!("idle-{i}"), &offer).await.unwrap();
+    }
+    let (mut publ, mut sub1, mut sub2, _) = call(&sfu).await;
+    let sprayers: Vec<UdpSocket> = (0..50)
+        .map(|_| UdpSocket::bind("127.0.0.1:0").unwrap())
+        .collect();
+    let mut stun = vec![0x00, 0x01, 0x00, 0x0c, 0x21, 0x12, 0xa4, 0x42];
+    stun.extend_from_slice(&[9; 12]);
+    stun.extend_from_slice(&[0x00, 0x06, 0x00, 0x08]);
+    stun.extend_from_slice(b"nope:who");
+    let before = sfu.stats().datagrams_unrouted;
+    let mut sent = Vec::new();
+    for _ in 0..60 {
+        for s in &sprayers {
+            let _ = s.send_to(&stun, sfu.udp_addr());
+            let _ = s.send_to(&[0x80; 60], sfu.udp_addr());
+            let _ = s.send_to(&[0x16; 60], sfu.udp_addr());
+        }
+        sent.extend(publ.send_frame());
+        pump(
+            &mut [&mut publ, &mut sub1, &mut sub2],
+            Duration::from_millis(10),
+        )
+        .await;
+    }
+    pump(
+        &mut [&mut publ, &mut sub1, &mut sub2],
+        Duration::from_millis(300),
+    )
+    .await;
+    at_least_90_percent(&sent, &sub1.received);
+    at_least_90_percent(&sent, &sub2.received);
+    let unrouted = sfu.stats().datagrams_unrouted - before;
+    assert!(
+        unrouted >= 60 * 50 * 3 * 9 / 10,
+        "{unrouted} datagrams counted as unrouted"
+    );
+}
+
+/// F7: ICE-TCP connections that send nothing, or anything but STUN first, or an oversized frame, are
+/// closed; none of them reaches the media task.
+#[tokio::test]
+async fn ice_tcp_closes_connections_that_are_not_ice() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut config = SfuConfig::udp("127.0.0.1:0".parse().unwrap());
+    config.tcp_addr = Some("127.0.0.1:0".parse().unwrap());
+    let sfu = Sfu::start(config).await.unwrap();
+    let addr = sfu.tcp_addr().unwrap();
+    let connect = || tokio::net::TcpStream::connect(addr);
+    let closed = |mut s: tokio::net::TcpStream, within: Duration| async move {
+        let mut buf = [0u8; 64];
+        matches!(
+            tokio::time::timeout(within, s.read(&mut buf)).await,
+            Ok(Ok(0) | Err(_))
+        )
+    };
+    // Not STUN first: closed at once.
+    let mut rtp = connect().await.unwrap();
+    rtp.write_all(&[0x00, 0x04, 0x80, 0x60, 0x00, 0x01])
+        .await
+        .unwrap();
+    assert!(
+        closed(rtp, Duration::from_secs(2)).await,
+        "a non-STUN first frame"
+    );
+    // A frame over the limit: closed at once.
+    let mut big = connect().await.unwrap();
+    big.write_all(&[0xff, 0xff, 0x00, 0x01]).await.unwrap();
+    assert!(
+        closed(big, Duration::from_secs(2)).await,
+        "an oversized frame"
+    );
+    // Silent connections: closed at the first-frame deadline, all of them.
+    let mut silent = Vec::new();
+    for _ in 0..200 {
+        silent.push(connect().await.unwrap());
+    }
+    for s in silent {
+        assert!(
+            closed(s, Duration::from_secs(8)).await,
+            "a silent connection stayed open"
+        );
+    }
+    assert_eq!(sfu.stats().peers, 0);
+}

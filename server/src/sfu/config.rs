@@ -1,6 +1,7 @@
 //! Where the SFU listens and which address it advertises.
 
 use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 
 /// Sockets and addresses for the media plane.
 #[derive(Debug, Clone)]
@@ -14,7 +15,13 @@ pub struct SfuConfig {
     /// Address written into the ICE candidates; defaults to the bound IP. Set it when the server binds
     /// `0.0.0.0` or sits behind a 1:1 NAT.
     pub public_ip: Option<IpAddr>,
+    /// A peer whose ICE and DTLS have not completed this long after its offer is removed (an offer
+    /// without candidates would otherwise wait forever).
+    pub connect_deadline: Duration,
 }
+
+/// The default [`SfuConfig::connect_deadline`].
+pub const CONNECT_DEADLINE: Duration = Duration::from_secs(20);
 
 impl SfuConfig {
     /// UDP only, on the given bind address, advertising the bound IP.
@@ -23,6 +30,7 @@ impl SfuConfig {
             udp_addr,
             tcp_addr: None,
             public_ip: None,
+            connect_deadline: CONNECT_DEADLINE,
         }
     }
 }

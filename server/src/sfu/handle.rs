@@ -99,7 +99,13 @@ impl Sfu {
             udp: udp.clone(),
             tcp: Default::default(),
         };
-        let router = Router::new(transport, counters.clone(), cert, candidates);
+        let router = Router::new(
+            transport,
+            counters.clone(),
+            cert,
+            candidates,
+            config.connect_deadline,
+        );
         let (commands, commands_rx) = mpsc::channel(COMMAND_QUEUE);
         let inputs = Inputs {
             udp,

@@ -9,9 +9,10 @@
 //! - The media task (`engine.rs`) owns the socket's receive side and the `Router` (`router.rs`), and
 //!   waits for a command, a datagram, a TCP frame (`tcp.rs`) or the earliest str0m timer.
 //! - `router.rs` keeps every peer (`peer.rs`: a str0m `Rtc` in RTP mode plus its role) and the indexes
-//!   over them; `pump.rs` is the packet path: demultiplex by `Rtc::accepts` (cached per remote address),
-//!   feed, drain to `Timeout`, and fan publisher packets out to subscribers. `transport.rs` sends what
-//!   str0m emits.
+//!   over them; `pump.rs` is the packet path: demultiplex (a route per remote address, opened only by a
+//!   STUN request naming one of our ICE ufrags: `demux.rs`), feed, drain to `Timeout`, and fan
+//!   publisher packets out to subscribers. Peers that do not connect within a deadline are removed.
+//!   `transport.rs` sends what str0m emits.
 //! - Per subscriber track, `track.rs` rewrites sequence numbers and payload types and gates video on a
 //!   keyframe (`keyframe.rs`) after a (re)start; str0m allocates the SSRC, keeps the send buffer and
 //!   answers NACKs. Keyframe requests (a subscriber connecting or resuming video, or sending PLI/FIR)
@@ -21,6 +22,7 @@
 mod command;
 mod config;
 pub mod crypto;
+mod demux;
 mod engine;
 mod error;
 mod handle;
@@ -33,7 +35,7 @@ mod tcp;
 mod track;
 mod transport;
 
-pub use config::SfuConfig;
+pub use config::{SfuConfig, CONNECT_DEADLINE};
 pub use error::SfuError;
 pub use handle::Sfu;
 pub use stats::SfuStats;

@@ -20,6 +20,12 @@ pub(crate) struct Peer {
     /// When str0m next wants `Input::Timeout`; refreshed by every drain.
     pub(crate) timeout: Instant,
     pub(crate) role: Role,
+    /// When the offer arrived: a peer not connected by the deadline is removed.
+    pub(crate) created: Instant,
+    /// ICE and DTLS completed (str0m's `Connected`).
+    pub(crate) connected: bool,
+    /// Our ICE ufrag: the key of [`super::router::Router::by_ufrag`].
+    pub(crate) ufrag: String,
 }
 
 /// What the peer does.

@@ -61,27 +61,21 @@ impl Router {
                 contents,
             },
         );
-        let cached = self
-            .routes
-            .get(&(proto, source))
-            .copied()
-            .filter(|id| self.peers.get(id).is_some_and(|p| p.rtc.accepts(&input)));
-        let id = match cached {
-            Some(id) => id,
-            None => {
-                let found = self
-                    .peers
-                    .iter()
-                    .find(|(_, p)| p.rtc.accepts(&input))
-                    .map(|(id, _)| *id);
-                let Some(id) = found else {
-                    Counters::bump(&self.counters.unrouted);
-                    return;
-                };
-                self.routes.insert((proto, source), id);
-                id
-            }
+        // A known address, or a STUN request naming one of our ufrags (the only way to open a route):
+        // one lookup either way, never a scan over the peers.
+        let cached = self.routes.get(&(proto, source)).copied();
+        let candidate = cached.or_else(|| {
+            super::demux::local_ufrag(data).and_then(|ufrag| self.by_ufrag.get(ufrag).copied())
+        });
+        let Some(id) =
+            candidate.filter(|id| self.peers.get(id).is_some_and(|p| p.rtc.accepts(&input)))
+        else {
+            Counters::bump(&self.counters.unrouted);
+            return;
         };
+        if cached.is_none() {
+            self.routes.insert((proto, source), id);
+        }
         if let Some(peer) = self.peers.get_mut(&id) {
             if let Err(e) = peer.rtc.handle_input(input) {
                 tracing::debug!(peer = id.0, error = %e, "input rejected");
@@ -112,7 +106,7 @@ impl Router {
         }
         self.scratch = due;
         self.process_queue();
-        self.sweep();
+        self.sweep(now);
     }
 
     /// The earliest timer over all peers, at most `cap` from now.
@@ -342,7 +336,9 @@ fn on_event(
                 packet,
             });
         }
+        (Role::Publisher(_), Event::Connected) => peer.connected = true,
         (Role::Subscriber(s), Event::Connected) => {
+            peer.connected = true;
             s.connected = true;
             tracing::debug!(peer = id.0, "subscriber connected");
             if let (Some(publisher), true) = (s.publisher, s.want_video) {

@@ -6,7 +6,7 @@ use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use str0m::change::SdpOffer;
 use str0m::config::DtlsCert;
@@ -28,8 +28,12 @@ pub(crate) struct Router {
     next_id: u64,
     streams: HashMap<String, PeerId>,
     subscriptions: HashMap<String, PeerId>,
-    /// (protocol, remote address) → peer, so most packets skip the `accepts` scan over all peers.
+    /// (protocol, remote address) → peer, learnt from a STUN request the peer accepted.
     pub(crate) routes: HashMap<(Protocol, SocketAddr), PeerId>,
+    /// Our ICE ufrag → peer: where a STUN request from a new address goes (see `demux.rs`).
+    pub(crate) by_ufrag: HashMap<String, PeerId>,
+    /// How long a peer may take to connect.
+    connect_deadline: Duration,
     /// Work produced while draining one peer that must be applied to others (forwarding, keyframe
     /// requests); kept outside the peers so no two `Rtc`s are borrowed at once.
     pub(crate) queue: VecDeque<Propagate>,
@@ -47,8 +51,11 @@ impl Router {
         counters: Arc<Counters>,
         cert: DtlsCert,
         candidates: Vec<Candidate>,
+        connect_deadline: Duration,
     ) -> Router {
         Router {
+            by_ufrag: HashMap::new(),
+            connect_deadline,
             peers: HashMap::new(),
             next_id: 1,
             streams: HashMap::new(),
@@ -199,12 +206,17 @@ impl Router {
         record_tracks(&rtc, offer_text, &mut role);
         let id = PeerId(self.next_id);
         self.next_id += 1;
+        let ufrag = rtc.direct_api().local_ice_credentials().ufrag;
+        self.by_ufrag.insert(ufrag.clone(), id);
         self.peers.insert(
             id,
             Peer {
                 rtc,
                 timeout: now,
                 role,
+                created: now,
+                connected: false,
+                ufrag,
             },
         );
         self.counters
@@ -256,6 +268,7 @@ impl Router {
         let Some(mut peer) = self.peers.remove(&id) else {
             return;
         };
+        self.by_ufrag.remove(&peer.ufrag);
         peer.rtc.disconnect();
         match peer.role {
             Role::Publisher(p) => {
@@ -294,13 +307,15 @@ impl Router {
     }
 
     /// Drop peers str0m has given up on (ICE timeout, DTLS failure, fatal errors).
-    pub(crate) fn sweep(&mut self) {
+    pub(crate) fn sweep(&mut self, now: Instant) {
         let mut dead = std::mem::take(&mut self.scratch);
         dead.clear();
+        let deadline = self.connect_deadline;
+        let late = |p: &Peer| !p.connected && now.saturating_duration_since(p.created) > deadline;
         dead.extend(
             self.peers
                 .iter()
-                .filter(|(_, p)| !p.rtc.is_alive())
+                .filter(|(_, p)| !p.rtc.is_alive() || late(p))
                 .map(|(id, _)| *id),
         );
         for id in dead.drain(..) {
