@@ -84,6 +84,7 @@ async fn a_session_of_3000_members_can_be_joined() {
         let data = format!("{i:04}{}", "d".repeat(996));
         let joined = hub
             .ask(&sid, true, |reply| Command::Join {
+                socketless: true,
                 data,
                 role: Role::Publisher,
                 outbox,

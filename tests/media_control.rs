@@ -336,7 +336,8 @@ async fn interrupted_media_is_reported_and_its_return_too() {
     frames_beyond(&sub, 3).await;
     // The server stops forwarding behind the subscriber's back, as a broken network path would.
     let sfu = server.server.state().sfu.clone();
-    let key = format!("{}/{}", viewer.id(), sub.subscription_id());
+    // The hub's SFU key for a subscription: session, connection, subscription.
+    let key = format!("{}|{}/{}", sid.as_str(), viewer.id(), sub.subscription_id());
     sfu.set_forwarding(&key, false, false).await.unwrap();
     next_subscriber_event(&mut events, SubscriberEvent::Disconnected).await;
     sfu.set_forwarding(&key, true, true).await.unwrap();

@@ -192,7 +192,7 @@ impl std::fmt::Debug for BearerToken {
 }
 
 /// The media plane's sockets.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct MediaConfig {
     /// The one UDP port all media uses (0 = any free port).
@@ -201,6 +201,21 @@ pub struct MediaConfig {
     pub tcp_port: Option<u16>,
     /// The address written into ICE candidates (default: the listen address).
     pub public_ip: Option<std::net::IpAddr>,
+    /// Silence after which a peer's media counts as dead: its stream ends with `media_stopped`, and a
+    /// WHIP/WHEP resource goes with its media.
+    #[serde(with = "millis")]
+    pub media_timeout: Duration,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        Self {
+            udp_port: 0,
+            tcp_port: None,
+            public_ip: None,
+            media_timeout: crate::sfu::MEDIA_TIMEOUT,
+        }
+    }
 }
 
 impl ServerConfig {
@@ -233,6 +248,11 @@ impl ServerConfig {
                 anyhow::bail!("a project needs a non-empty api_key and api_secret");
             }
         }
+        let timeout = self.media.media_timeout;
+        anyhow::ensure!(
+            timeout >= Duration::from_millis(100) && timeout <= Duration::from_secs(600),
+            "media.media_timeout must be between 100 and 600000 milliseconds"
+        );
         self.limits.validate()
     }
 

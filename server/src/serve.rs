@@ -76,11 +76,16 @@ pub async fn start(config: ServerConfig, listen: ListenOptions) -> anyhow::Resul
         tcp_addr: media.tcp_port.map(|p| SocketAddr::new(listen.addr.ip(), p)),
         public_ip: media.public_ip,
         connect_deadline: crate::sfu::CONNECT_DEADLINE,
+        media_timeout: media.media_timeout,
     };
     let sfu = Sfu::start(sfu_config)
         .await
         .context("cannot start the media router")?;
+    let sfu_events = sfu.take_events();
     let state = ServerState::new(config, sfu);
+    if let Some(events) = sfu_events {
+        tokio::spawn(crate::hub::forward_sfu_events(state.hub.clone(), events));
+    }
     let listener = TcpListener::bind(listen.addr)
         .with_context(|| format!("cannot listen on {}", listen.addr))?;
     listener.set_nonblocking(true)?;

@@ -203,10 +203,12 @@ async fn negotiate(
         Ok(c) => c,
         Err(e) => return refuse(StatusCode::UNAUTHORIZED, format!("invalid token: {e}")),
     };
+    let claims_expire = claims.expire_time;
     let (tx, mut outbox) = mpsc::channel(OUTBOX_CAPACITY);
     let joined = state
         .hub
         .ask(&session_id, true, |reply| Command::Join {
+            socketless: true,
             data: claims.connection_data,
             role: claims.role,
             outbox: tx,
@@ -224,7 +226,7 @@ async fn negotiate(
         }
     };
     let (connection_id, epoch) = (joined.connection.connection_id, joined.epoch);
-    let leave = |state: AppState, session_id: SessionId, connection_id: ConnectionId| async move {
+    let leave = move |state: AppState, session_id: SessionId, connection_id: ConnectionId| async move {
         state
             .hub
             .send(
@@ -272,8 +274,6 @@ async fn negotiate(
             return refuse(status_of(&e), e.message);
         }
     };
-    // The resource hears the session's news like any connection; nobody reads it.
-    tokio::spawn(async move { while outbox.recv().await.is_some() {} });
     let resource = format!("{:032x}", rand::random::<u128>());
     state
         .http_media
@@ -283,11 +283,28 @@ async fn negotiate(
         .insert(
             resource.clone(),
             Resource {
-                session_id,
-                connection_id,
+                session_id: session_id.clone(),
+                connection_id: connection_id.clone(),
                 epoch,
             },
         );
+    // The resource hears the session's news like any connection; nobody reads it. It ends when the
+    // session lets go of it (DELETE, its media died, a moderator) or when its token expires.
+    let expires_in = Duration::from_secs(claims_expire.saturating_sub(tokens::unix_now()));
+    let (watch_state, watch_resource) = (state.clone(), resource.clone());
+    tokio::spawn(async move {
+        let drained = async { while outbox.recv().await.is_some() {} };
+        if tokio::time::timeout(expires_in, drained).await.is_err() {
+            tracing::info!("a WHIP/WHEP resource's token expired");
+            leave(watch_state.clone(), session_id, connection_id).await;
+        }
+        watch_state
+            .http_media
+            .live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&watch_resource);
+    });
     let location = format!("/v1/{kind}/resource/{resource}");
     let mut response = (
         StatusCode::CREATED,

@@ -111,6 +111,7 @@ async fn handshake(socket: &mut WebSocket, state: &AppState) -> Result<Link, Ref
             let joined = state
                 .hub
                 .ask(&session_id, true, |reply| Command::Join {
+                    socketless: false,
                     data: claims.connection_data,
                     role: claims.role,
                     outbox: tx,

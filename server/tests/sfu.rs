@@ -168,8 +168,9 @@ async fn unsubscribe_and_unpublish_stop_forwarding() {
     assert_eq!(sub2.received.len(), before2);
     at_least_90_percent(&sent, &sub1.received[before1..]);
 
+    // Unpublishing takes the stream's remaining subscriber peers with it.
     sfu.unpublish("stream-1").await;
-    assert_eq!(sfu.stats().peers, 1);
+    assert_eq!(sfu.stats().peers, 0);
     let before1 = sub1.received.len();
     send(&mut publ, &mut [&mut sub1], 10).await;
     assert_eq!(sub1.received.len(), before1);
@@ -364,4 +365,41 @@ async fn ice_tcp_closes_connections_that_are_not_ice() {
         );
     }
     assert_eq!(sfu.stats().peers, 0);
+}
+
+/// F10: a connected publisher that goes silent (a crashed client) is removed after the media timeout,
+/// its subscribers' peers go with it, and the SFU reports both.
+#[tokio::test]
+async fn a_silent_publisher_is_removed_with_its_subscribers_and_reported() {
+    use otter_server::sfu::SfuEvent;
+    let mut config = SfuConfig::udp("127.0.0.1:0".parse().unwrap());
+    config.media_timeout = Duration::from_secs(1);
+    let sfu = Sfu::start(config).await.unwrap();
+    let mut events = sfu.take_events().expect("the first taker gets the events");
+    assert!(sfu.take_events().is_none());
+    let (mut publ, mut sub1, mut sub2, _) = call(&sfu).await;
+    let sent = send(&mut publ, &mut [&mut sub1, &mut sub2], 20).await;
+    at_least_90_percent(&sent, &sub1.received);
+    // The publisher stops; the subscribers keep answering.
+    drop(publ);
+    let gone = pump_until(&mut [&mut sub1, &mut sub2], Duration::from_secs(5), |_| {
+        sfu.stats().peers == 0
+    })
+    .await;
+    assert!(gone, "{} peers left", sfu.stats().peers);
+    let mut seen = Vec::new();
+    while let Ok(e) = events.try_recv() {
+        seen.push(e);
+    }
+    assert_eq!(
+        seen[0],
+        SfuEvent::PublisherGone("stream-1".into()),
+        "{seen:?}"
+    );
+    for sub in ["sub-1", "sub-2"] {
+        assert!(
+            seen.contains(&SfuEvent::SubscriberGone(sub.into())),
+            "{seen:?}"
+        );
+    }
 }

@@ -35,6 +35,8 @@ pub(super) struct Member {
     pub subscriptions: Vec<(SubscriptionId, bool, bool)>,
     /// Publishes and subscriptions being negotiated with the SFU: they count against the quotas too.
     pub negotiating: Negotiating,
+    /// A WHIP/WHEP resource: no socket, so it goes when its media goes.
+    pub socketless: bool,
 }
 
 /// Media negotiations of one member still in flight.
@@ -138,12 +140,13 @@ impl SessionActor {
     fn handle(&mut self, command: Command) {
         match command {
             Command::Join {
+                socketless,
                 data,
                 role,
                 outbox,
                 reply,
             } => {
-                let _ = reply.send(self.join(data, role, outbox));
+                let _ = reply.send(self.join(data, role, outbox, socketless));
             }
             Command::Resume {
                 connection_id,
@@ -179,6 +182,7 @@ impl SessionActor {
                 }
             }
             Command::Rest(r) => self.rest_request(r),
+            Command::MediaGone(gone) => self.media_gone(gone),
             Command::MediaReady {
                 connection_id,
                 request,
@@ -187,7 +191,13 @@ impl SessionActor {
         }
     }
 
-    fn join(&mut self, data: String, role: Role, outbox: Outbox) -> Result<Joined, OtError> {
+    fn join(
+        &mut self,
+        data: String,
+        role: Role,
+        outbox: Outbox,
+        socketless: bool,
+    ) -> Result<Joined, OtError> {
         if self.members.len() >= self.limits.max_connections_per_session {
             return Err(ErrorCode::ConnectionLimitExceeded.with_message(format!(
                 "the session already has {} connections",
@@ -221,6 +231,7 @@ impl SessionActor {
             link: Link::Live { epoch, outbox },
             subscriptions: Vec::new(),
             negotiating: Negotiating::default(),
+            socketless,
         });
         self.hub.metrics.connections.inc();
         Ok(joined)

@@ -80,6 +80,8 @@ pub enum RestCommand {
 pub enum Command {
     /// A client with a valid token joins.
     Join {
+        /// A WHIP/WHEP resource rather than a socket: it lives only as long as its media.
+        socketless: bool,
         /// From the token.
         data: String,
         /// From the token.
@@ -125,6 +127,8 @@ pub enum Command {
     },
     /// A REST request.
     Rest(RestCommand),
+    /// The SFU reports media that ended on its own (ICE failure, silence, never connected).
+    MediaGone(MediaGone),
     /// A media negotiation this actor started has finished (sent by the actor's own task).
     MediaReady {
         /// Who asked.
@@ -134,6 +138,15 @@ pub enum Command {
         /// What came of it.
         outcome: MediaOutcome,
     },
+}
+
+/// Media of this session that the SFU no longer has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaGone {
+    /// A published stream's media.
+    Stream(StreamId),
+    /// A connection's subscription.
+    Subscription(ConnectionId, SubscriptionId),
 }
 
 /// The result of a media negotiation with the SFU.

@@ -7,13 +7,9 @@ use otter_protocol::{
 };
 
 use super::actor::{Audience, SessionActor};
-use super::commands::{Command, MediaOutcome};
+use super::commands::{Command, MediaGone, MediaOutcome};
+use super::media_keys::{stream_key, subscription_key};
 use crate::sfu::{Sfu, SfuError};
-
-/// The SFU's name for a subscription: unique across the server.
-pub(super) fn subscription_key(connection: &ConnectionId, subscription: &SubscriptionId) -> String {
-    format!("{connection}/{subscription}")
-}
 
 fn sfu_error(e: SfuError, publishing: bool) -> OtError {
     let code = match (&e, publishing) {
@@ -64,9 +60,10 @@ impl SessionActor {
                     video_dimensions,
                 )?;
                 self.member_mut(from)?.negotiating.publishes += 1;
+                let key = stream_key(&self.session_id, &stream.stream_id);
                 self.negotiate(from, id, move |sfu| async move {
                     let answer = sfu
-                        .publish(stream.stream_id.as_str(), &offer)
+                        .publish(&key, &offer)
                         .await
                         .map_err(|e| sfu_error(e, true));
                     MediaOutcome::Published { stream, answer }
@@ -102,11 +99,12 @@ impl SessionActor {
                         return None;
                     }
                 }
-                let key = subscription_key(from, &subscription_id);
+                let key = subscription_key(&self.session_id, from, &subscription_id);
+                let stream = stream_key(&self.session_id, &stream_id);
                 self.member_mut(from)?.negotiating.subscriptions += 1;
                 self.negotiate(from, id, move |sfu| async move {
                     let answer = sfu
-                        .subscribe(&key, stream_id.as_str(), &sdp_offer, audio, video)
+                        .subscribe(&key, &stream, &sdp_offer, audio, video)
                         .await
                         .map_err(|e| sfu_error(e, false));
                     MediaOutcome::Subscribed {
@@ -124,7 +122,7 @@ impl SessionActor {
                 audio,
                 video,
             } => {
-                let key = subscription_key(from, &subscription_id);
+                let key = subscription_key(&self.session_id, from, &subscription_id);
                 let Some(sub) = self.subscription_mut(from, &subscription_id) else {
                     {
                         self.reply_error(
@@ -164,6 +162,7 @@ impl SessionActor {
         let sfu = self.hub.sfu.clone();
         let back = self.me.clone();
         let connection_id = from.clone();
+        let session = self.session_id.clone();
         tokio::spawn(async move {
             let outcome = work(sfu.clone()).await;
             let command = Command::MediaReady {
@@ -174,10 +173,10 @@ impl SessionActor {
             match back.upgrade() {
                 Some(tx) => {
                     if let Err(e) = tx.send(command).await {
-                        undo(&sfu, e.0).await;
+                        undo(&sfu, &session, e.0).await;
                     }
                 }
-                None => undo(&sfu, command).await,
+                None => undo(&sfu, &session, command).await,
             }
         });
     }
@@ -196,7 +195,8 @@ impl SessionActor {
                 request,
                 outcome,
             };
-            tokio::spawn(async move { undo(&sfu, command).await });
+            let session = self.session_id.clone();
+            tokio::spawn(async move { undo(&sfu, &session, command).await });
             return;
         };
         let pending = match &outcome {
@@ -248,6 +248,39 @@ impl SessionActor {
         }
     }
 
+    /// The SFU lost media on its own: the stream ends for everyone (`media_stopped`), a subscription is
+    /// forgotten, and a WHIP/WHEP member, which has nothing but its media, leaves.
+    pub(super) fn media_gone(&mut self, gone: MediaGone) {
+        let owner = match &gone {
+            MediaGone::Stream(stream_id) => {
+                let Some(stream) = self.streams.iter().find(|s| &s.stream_id == stream_id) else {
+                    return; // already ended by a request
+                };
+                let owner = stream.connection.connection_id.clone();
+                tracing::info!(stream = %stream_id, "publisher media stopped");
+                self.end_media_stopped(stream_id);
+                owner
+            }
+            MediaGone::Subscription(connection, subscription) => {
+                let Some(member) = self.member_mut(connection) else {
+                    return;
+                };
+                let before = member.subscriptions.len();
+                member.subscriptions.retain(|s| &s.0 != subscription);
+                if member.subscriptions.len() == before {
+                    return;
+                }
+                connection.clone()
+            }
+        };
+        if self.member(&owner).is_some_and(|m| m.socketless) {
+            self.remove(
+                &owner,
+                otter_protocol::DisconnectReason::NetworkDisconnected,
+            );
+        }
+    }
+
     fn subscription_mut(
         &mut self,
         from: &ConnectionId,
@@ -269,7 +302,7 @@ impl SessionActor {
         {
             m.subscriptions.retain(|s| &s.0 != id);
         }
-        let key = subscription_key(from, id);
+        let key = subscription_key(&self.session_id, from, id);
         let sfu = self.hub.sfu.clone();
         tokio::spawn(async move { sfu.unsubscribe(&key).await });
     }
@@ -277,8 +310,8 @@ impl SessionActor {
     /// Stops a stream's media at the SFU (its subscriptions end with it).
     pub(super) fn stop_stream_media(&self, stream_id: &StreamId) {
         let sfu = self.hub.sfu.clone();
-        let id = stream_id.as_str().to_owned();
-        tokio::spawn(async move { sfu.unpublish(&id).await });
+        let key = stream_key(&self.session_id, stream_id);
+        tokio::spawn(async move { sfu.unpublish(&key).await });
     }
 
     /// Ends every subscription of a departing connection.
@@ -289,7 +322,7 @@ impl SessionActor {
     ) {
         let keys: Vec<String> = subscriptions
             .iter()
-            .map(|s| subscription_key(connection, &s.0))
+            .map(|s| subscription_key(&self.session_id, connection, &s.0))
             .collect();
         if keys.is_empty() {
             return;
@@ -329,7 +362,7 @@ impl SessionActor {
 }
 
 /// Releases what a negotiation set up for a client that is no longer there.
-async fn undo(sfu: &Sfu, command: Command) {
+async fn undo(sfu: &Sfu, session: &otter_protocol::SessionId, command: Command) {
     if let Command::MediaReady {
         connection_id,
         outcome,
@@ -340,13 +373,13 @@ async fn undo(sfu: &Sfu, command: Command) {
             MediaOutcome::Published {
                 stream,
                 answer: Ok(_),
-            } => sfu.unpublish(stream.stream_id.as_str()).await,
+            } => sfu.unpublish(&stream_key(session, &stream.stream_id)).await,
             MediaOutcome::Subscribed {
                 subscription_id,
                 answer: Ok(_),
                 ..
             } => {
-                sfu.unsubscribe(&subscription_key(&connection_id, &subscription_id))
+                sfu.unsubscribe(&subscription_key(session, &connection_id, &subscription_id))
                     .await
             }
             _ => {}

@@ -4,6 +4,7 @@
 mod actor;
 pub mod commands;
 mod media;
+mod media_keys;
 mod requests;
 
 use std::collections::HashMap;
@@ -14,8 +15,9 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
 pub use commands::{
-    Command, Epoch, Joined, MediaOutcome, Outbox, RestCommand, Resumed, OUTBOX_CAPACITY,
+    Command, Epoch, Joined, MediaGone, MediaOutcome, Outbox, RestCommand, Resumed, OUTBOX_CAPACITY,
 };
+pub use media_keys::forward_sfu_events;
 
 use crate::config::Limits;
 use crate::metrics::Metrics;

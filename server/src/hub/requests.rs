@@ -286,6 +286,11 @@ impl SessionActor {
         self.broadcast_except(&owner, &message);
     }
 
+    /// Ends a stream whose media died: everyone hears it, its publisher too (it asked for nothing).
+    pub(super) fn end_media_stopped(&mut self, id: &StreamId) {
+        let _ = self.end_stream(id, StreamDestroyedReason::MediaStopped);
+    }
+
     fn end_stream(&mut self, id: &StreamId, reason: StreamDestroyedReason) -> Outcome {
         let pos = self
             .streams
@@ -297,7 +302,10 @@ impl SessionActor {
             stream: stream.clone(),
             reason,
         };
-        if reason == StreamDestroyedReason::ForceUnpublished {
+        if matches!(
+            reason,
+            StreamDestroyedReason::ForceUnpublished | StreamDestroyedReason::MediaStopped
+        ) {
             self.broadcast(&message, Audience::All);
         } else {
             self.broadcast_except(&stream.connection.connection_id, &message);

@@ -18,7 +18,13 @@ pub struct SfuConfig {
     /// A peer whose ICE and DTLS have not completed this long after its offer is removed (an offer
     /// without candidates would otherwise wait forever).
     pub connect_deadline: Duration,
+    /// A connected peer from which nothing (media, RTCP, STUN consent) arrives this long is removed:
+    /// a crashed or cut-off client. Clients send STUN consent checks every few seconds even when muted.
+    pub media_timeout: Duration,
 }
+
+/// The default [`SfuConfig::media_timeout`].
+pub const MEDIA_TIMEOUT: Duration = Duration::from_secs(8);
 
 /// The default [`SfuConfig::connect_deadline`].
 pub const CONNECT_DEADLINE: Duration = Duration::from_secs(20);
@@ -31,6 +37,7 @@ impl SfuConfig {
             tcp_addr: None,
             public_ip: None,
             connect_deadline: CONNECT_DEADLINE,
+            media_timeout: MEDIA_TIMEOUT,
         }
     }
 }

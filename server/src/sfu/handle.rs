@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 
 use super::command::Command;
 use super::engine::{self, Inputs};
+use super::event::{Events, SfuEvent};
 use super::router::Router;
 use super::stats::Counters;
 use super::transport::Transport;
@@ -35,6 +36,8 @@ struct Inner {
     udp_addr: SocketAddr,
     tcp_addr: Option<SocketAddr>,
     task: Mutex<Option<JoinHandle<()>>>,
+    /// Handed out once, to whoever turns media endings into session news (the hub).
+    events: Mutex<Option<mpsc::Receiver<SfuEvent>>>,
 }
 
 impl std::fmt::Debug for Sfu {
@@ -99,12 +102,14 @@ impl Sfu {
             udp: udp.clone(),
             tcp: Default::default(),
         };
+        let (events, events_rx) = Events::new();
         let router = Router::new(
             transport,
             counters.clone(),
             cert,
             candidates,
-            config.connect_deadline,
+            (config.connect_deadline, config.media_timeout),
+            events,
         );
         let (commands, commands_rx) = mpsc::channel(COMMAND_QUEUE);
         let inputs = Inputs {
@@ -127,8 +132,14 @@ impl Sfu {
                 udp_addr,
                 tcp_addr,
                 task: Mutex::new(Some(task)),
+                events: Mutex::new(Some(events_rx)),
             }),
         })
+    }
+
+    /// The events of media that ended on its own; the first call gets them, later calls None.
+    pub fn take_events(&self) -> Option<mpsc::Receiver<SfuEvent>> {
+        self.inner.events.lock().ok()?.take()
     }
 
     /// The bound UDP address (the port every peer connection uses).

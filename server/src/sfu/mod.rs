@@ -17,6 +17,8 @@
 //!   keyframe (`keyframe.rs`) after a (re)start; str0m allocates the SSRC, keeps the send buffer and
 //!   answers NACKs. Keyframe requests (a subscriber connecting or resuming video, or sending PLI/FIR)
 //!   become a throttled PLI to the publisher.
+//! - Media that dies on its own (ICE failure, silence, never connected) is reported as an [`SfuEvent`]
+//!   (`event.rs`) on the channel [`Sfu::take_events`] hands out.
 //! - `crypto/` plugs a pure-Rust crypto backend (dimpl's RustCrypto DTLS, RustCrypto SRTP) into str0m.
 
 mod command;
@@ -25,6 +27,7 @@ pub mod crypto;
 mod demux;
 mod engine;
 mod error;
+mod event;
 mod handle;
 mod keyframe;
 mod peer;
@@ -35,7 +38,8 @@ mod tcp;
 mod track;
 mod transport;
 
-pub use config::{SfuConfig, CONNECT_DEADLINE};
+pub use config::{SfuConfig, CONNECT_DEADLINE, MEDIA_TIMEOUT};
 pub use error::SfuError;
+pub use event::SfuEvent;
 pub use handle::Sfu;
 pub use stats::SfuStats;

@@ -24,6 +24,8 @@ pub(crate) struct Peer {
     pub(crate) created: Instant,
     /// ICE and DTLS completed (str0m's `Connected`).
     pub(crate) connected: bool,
+    /// When anything last arrived from the peer.
+    pub(crate) last_input: Instant,
     /// Our ICE ufrag: the key of [`super::router::Router::by_ufrag`].
     pub(crate) ufrag: String,
 }

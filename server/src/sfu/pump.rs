@@ -77,6 +77,7 @@ impl Router {
             self.routes.insert((proto, source), id);
         }
         if let Some(peer) = self.peers.get_mut(&id) {
+            peer.last_input = now;
             if let Err(e) = peer.rtc.handle_input(input) {
                 tracing::debug!(peer = id.0, error = %e, "input rejected");
             }

@@ -15,6 +15,7 @@ use str0m::net::Protocol;
 use str0m::Candidate;
 
 use super::command::Command;
+use super::event::{Events, SfuEvent};
 use super::peer::{new_rtc, Peer, PeerId, Publisher, Role, Subscriber, TrackIn};
 use super::pump::Propagate;
 use super::stats::Counters;
@@ -34,6 +35,10 @@ pub(crate) struct Router {
     pub(crate) by_ufrag: HashMap<String, PeerId>,
     /// How long a peer may take to connect.
     connect_deadline: Duration,
+    /// How long a connected peer may stay silent.
+    media_timeout: Duration,
+    /// Media that ended on its own, for the hub.
+    events: Events,
     /// Work produced while draining one peer that must be applied to others (forwarding, keyframe
     /// requests); kept outside the peers so no two `Rtc`s are borrowed at once.
     pub(crate) queue: VecDeque<Propagate>,
@@ -51,11 +56,14 @@ impl Router {
         counters: Arc<Counters>,
         cert: DtlsCert,
         candidates: Vec<Candidate>,
-        connect_deadline: Duration,
+        timers: (Duration, Duration),
+        events: Events,
     ) -> Router {
         Router {
             by_ufrag: HashMap::new(),
-            connect_deadline,
+            connect_deadline: timers.0,
+            media_timeout: timers.1,
+            events,
             peers: HashMap::new(),
             next_id: 1,
             streams: HashMap::new(),
@@ -216,6 +224,7 @@ impl Router {
                 role,
                 created: now,
                 connected: false,
+                last_input: now,
                 ufrag,
             },
         );
@@ -263,7 +272,8 @@ impl Router {
         Ok(())
     }
 
-    /// Forget a peer and unlink it from its publisher or subscribers. Dropping the `Rtc` frees it.
+    /// Forget a peer and unlink it; a publisher takes its subscribers' peers with it. Dropping the
+    /// `Rtc` frees it. Every peer removed is reported to the hub, which ignores what it already knows.
     pub(crate) fn remove_peer(&mut self, id: PeerId) {
         let Some(mut peer) = self.peers.remove(&id) else {
             return;
@@ -276,14 +286,9 @@ impl Router {
                 if self.streams.get(&p.stream_id) == Some(&id) {
                     self.streams.remove(&p.stream_id);
                 }
+                self.events.send(SfuEvent::PublisherGone(p.stream_id));
                 for sub in p.subscribers {
-                    if let Some(Peer {
-                        role: Role::Subscriber(s),
-                        ..
-                    }) = self.peers.get_mut(&sub)
-                    {
-                        s.publisher = None;
-                    }
+                    self.remove_peer(sub);
                 }
             }
             Role::Subscriber(s) => {
@@ -298,6 +303,8 @@ impl Router {
                 {
                     p.subscribers.retain(|x| *x != id);
                 }
+                self.events
+                    .send(SfuEvent::SubscriberGone(s.subscription_id));
             }
         }
         self.routes.retain(|_, peer| *peer != id);
@@ -310,12 +317,16 @@ impl Router {
     pub(crate) fn sweep(&mut self, now: Instant) {
         let mut dead = std::mem::take(&mut self.scratch);
         dead.clear();
-        let deadline = self.connect_deadline;
-        let late = |p: &Peer| !p.connected && now.saturating_duration_since(p.created) > deadline;
+        let (deadline, silence) = (self.connect_deadline, self.media_timeout);
+        let gone = |p: &Peer| {
+            !p.rtc.is_alive()
+                || (!p.connected && now.saturating_duration_since(p.created) > deadline)
+                || (p.connected && now.saturating_duration_since(p.last_input) > silence)
+        };
         dead.extend(
             self.peers
                 .iter()
-                .filter(|(_, p)| !p.rtc.is_alive() || late(p))
+                .filter(|(_, p)| gone(p))
                 .map(|(id, _)| *id),
         );
         for id in dead.drain(..) {
@@ -325,8 +336,9 @@ impl Router {
         self.scratch = dead;
     }
 
-    /// Close every peer (shutdown).
+    /// Close every peer (shutdown: nobody is told).
     pub(crate) fn close_all(&mut self) {
+        self.events.mute();
         let ids: Vec<PeerId> = self.peers.keys().copied().collect();
         for id in ids {
             self.remove_peer(id);

@@ -1,0 +1,45 @@
+//! What the SFU tells the rest of the server on its own initiative: media that died without anyone
+//! asking (ICE failed, the peer went silent, it never connected). The hub turns these into
+//! `stream_destroyed(media_stopped)` and clean-up, so no stream stays announced without media.
+
+use tokio::sync::mpsc;
+
+/// Events queued towards the hub before new ones are dropped (and counted).
+pub(crate) const EVENT_QUEUE: usize = 1024;
+
+/// Media that ended without a command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SfuEvent {
+    /// A publisher's peer is gone; the key is the one given to [`super::Sfu::publish`].
+    PublisherGone(String),
+    /// A subscriber's peer is gone (its own failure, or its publisher's); the key given to
+    /// [`super::Sfu::subscribe`].
+    SubscriberGone(String),
+}
+
+/// The sending side, kept by the router.
+pub(crate) struct Events {
+    tx: Option<mpsc::Sender<SfuEvent>>,
+}
+
+impl Events {
+    pub(crate) fn new() -> (Self, mpsc::Receiver<SfuEvent>) {
+        let (tx, rx) = mpsc::channel(EVENT_QUEUE);
+        (Self { tx: Some(tx) }, rx)
+    }
+
+    /// Never blocks the media task: with the queue full (nobody listening), the event is dropped.
+    pub(crate) fn send(&self, event: SfuEvent) {
+        let Some(tx) = &self.tx else {
+            return;
+        };
+        if let Err(mpsc::error::TrySendError::Full(e)) = tx.try_send(event) {
+            tracing::warn!(event = ?e, "SFU event queue full; event dropped");
+        }
+    }
+
+    /// Stops reporting (the SFU is shutting down).
+    pub(crate) fn mute(&mut self) {
+        self.tx = None;
+    }
+}
