@@ -9,10 +9,11 @@ ARGS ?=
 # Debian packages the crates need to build and test: procps provides `kill` for the CLI test; libvpx-dev,
 # cmake (bundled libopus) and nasm (OpenH264, mozjpeg assembly) serve the codecs; libclang-dev lets bindgen
 # generate the V4L2 camera bindings; WebKitGTK, GTK and xdo the Dioxus desktop webview; Xvfb, xauth,
-# ImageMagick and xdotool the demo's UI tests. `make check-deps` keeps this list and SYS_CRATES in step.
+# ImageMagick and xdotool the demo's UI tests; nftables (a black-holed media port) and faketime (a client
+# whose clock is off) the fault tests. `make check-deps` keeps this list and SYS_CRATES in step.
 APT_PACKAGES := build-essential pkg-config procps ca-certificates libvpx-dev cmake nasm libclang-dev \
 	libasound2-dev libssl-dev libwebkit2gtk-4.1-dev libgtk-3-dev libxdo-dev \
-	xvfb xauth imagemagick xdotool
+	xvfb xauth imagemagick xdotool nftables faketime
 
 # Every crate of Cargo.lock that builds or links native code, with the Debian package it needs on Linux
 # (`-` = nothing: pure Rust, bundled sources, or another platform only). A crate of that kind missing here
@@ -95,11 +96,16 @@ test: lint sdk-deps browser-deps package minimal-app
 
 # Every publishable crate packaged in dependency order, as `cargo publish` would (no upload): a missing
 # version, file or metadata field fails here rather than on release day.
-# Cargo unpacks the local registry of the verify step under CARGO_HOME (a folder named `-HASH`) and
-# reuses an unpacked crate of the same version even when its contents changed: remove ours first.
+# Cargo treats a registry crate of a given version as immutable: the verify step's local registry is
+# unpacked under CARGO_HOME (a folder named `-HASH`) and built into the target folder, and both are reused
+# for the same version even when our sources changed. So the verify build gets a target folder of its own,
+# and our crates' unpacked sources and build products are removed from both before each run.
+PACKAGE_TARGET = $${CARGO_TARGET_DIR:-$(CURDIR)/target}/package-verify
 package: deps check-toolchain
 	rm -rf "$${CARGO_HOME:-$$HOME/.cargo}"/registry/src/-*/otter-*
-	$(CARGO) package --workspace --exclude otter-demo --locked --allow-dirty
+	rm -rf $(PACKAGE_TARGET)/debug/.fingerprint/otter-* $(PACKAGE_TARGET)/debug/build/otter-* \
+		$(PACKAGE_TARGET)/debug/deps/libotter_* $(PACKAGE_TARGET)/debug/deps/otter_*
+	CARGO_TARGET_DIR=$(PACKAGE_TARGET) $(CARGO) package --workspace --exclude otter-demo --locked --allow-dirty
 
 # The README's ten-line app, built as a user's crate outside the workspace.
 minimal-app: deps check-toolchain

@@ -1,85 +1,11 @@
 //! Drives the built `otter` binary: `serve`, `session create`, `token`, and two `join`s talking to each
 //! other, all reading the JSON lines the CLI prints.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, ChildStdout, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+mod common;
 
-use serde_json::Value;
+use std::process::Command;
 
-const OTTER: &str = env!("CARGO_BIN_EXE_otter");
-const WAIT: Duration = Duration::from_secs(15);
-
-/// A child whose JSON stdout lines arrive on a channel.
-struct Running {
-    child: Child,
-    lines: mpsc::Receiver<Value>,
-}
-
-impl Running {
-    fn start(args: &[&str]) -> Self {
-        let mut child = Command::new(OTTER)
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("otter starts");
-        let stdout: ChildStdout = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let v: Value = serde_json::from_str(&line)
-                    .unwrap_or_else(|e| panic!("not JSON: {line:?}: {e}"));
-                if tx.send(v).is_err() {
-                    break;
-                }
-            }
-        });
-        Self { child, lines }
-    }
-
-    /// Waits for the first line whose `event` is `name` and that `matches`.
-    fn expect(&self, name: &str, matches: impl Fn(&Value) -> bool) -> Value {
-        let deadline = std::time::Instant::now() + WAIT;
-        loop {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(v) if v["event"] == name && matches(&v) => return v,
-                Ok(_) => continue,
-                Err(_) => panic!("no {name} line"),
-            }
-        }
-    }
-
-    fn wait_exit(&mut self) -> i32 {
-        let deadline = std::time::Instant::now() + WAIT;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.code().unwrap_or(-1);
-            }
-            assert!(std::time::Instant::now() < deadline, "process did not exit");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn output(args: &[&str]) -> String {
-    let out = Command::new(OTTER).args(args).output().expect("otter runs");
-    assert!(
-        out.status.success(),
-        "otter {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
+use common::{output, Running, OTTER};
 
 #[test]
 fn serve_and_two_joins_talk_through_the_binary() {
