@@ -5,6 +5,7 @@ mod bench_fanout;
 mod bench_fanout_receivers;
 mod bench_join;
 mod bench_media;
+mod bench_soak;
 mod bench_support;
 mod event_json;
 mod join;
@@ -59,6 +60,8 @@ enum BenchCommand {
     Media(bench_media::BenchMediaArgs),
     /// Server CPU per forwarded stream, loss, forwarding latency, largest subscriber count under 1 % loss.
     Fanout(bench_fanout::BenchFanoutArgs),
+    /// Clients joining, signalling, publishing and leaving at random for minutes: leaks and losses.
+    Soak(bench_soak::BenchSoakArgs),
     /// The receiving process of `bench fanout` (internal).
     #[command(hide = true)]
     FanoutReceivers(bench_fanout_receivers::FanoutReceiversArgs),
@@ -108,6 +111,9 @@ fn main() -> std::process::ExitCode {
             Command::Bench {
                 command: BenchCommand::FanoutReceivers(args),
             } => bench_fanout_receivers::run(args).await,
+            Command::Bench {
+                command: BenchCommand::Soak(args),
+            } => bench_soak::run(args).await,
         }
     });
     match result {

@@ -336,7 +336,11 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
     }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
+        format!(
+            "{}# HELP otter_sfu_peers Live SFU peer connections.\n# TYPE otter_sfu_peers gauge\notter_sfu_peers {}\n",
+            state.metrics.render(),
+            state.sfu.stats().peers
+        ),
     )
         .into_response()
 }

@@ -22,8 +22,9 @@ use crate::rate_limit::TokenBucket;
 pub(super) enum Link {
     /// A socket task is attached.
     Live { epoch: Epoch, outbox: Outbox },
-    /// The socket went away; the connection waits for a resume until `deadline`.
-    Dropped { deadline: Instant },
+    /// The socket went away; the connection waits for a resume until `deadline`. `epoch` is the link
+    /// that went, so a goodbye it sent that arrives late still counts.
+    Dropped { deadline: Instant, epoch: Epoch },
 }
 
 pub(super) struct Member {
@@ -177,7 +178,9 @@ impl SessionActor {
                 connection_id,
                 epoch,
             } => {
-                if self.live_epoch(&connection_id) == Some(epoch) {
+                // The link may already count as dropped (its outbox closed before the goodbye was
+                // read): a goodbye from that same link still ends the connection cleanly.
+                if self.last_epoch(&connection_id) == Some(epoch) {
                     self.remove(&connection_id, DisconnectReason::ClientDisconnected);
                 }
             }
@@ -274,6 +277,13 @@ impl SessionActor {
         }
     }
 
+    /// The epoch of the member's latest link, live or dropped.
+    fn last_epoch(&self, id: &ConnectionId) -> Option<Epoch> {
+        match self.member(id)?.link {
+            Link::Live { epoch, .. } | Link::Dropped { epoch, .. } => Some(epoch),
+        }
+    }
+
     /// A new stream of `from`'s (not yet in the session).
     pub(super) fn new_stream(
         &self,
@@ -316,8 +326,11 @@ impl SessionActor {
             .iter_mut()
             .find(|m| &m.connection.connection_id == id)
         {
+            let Link::Live { epoch, .. } = m.link else {
+                return;
+            };
             debug!(session = %self.session_id, connection = %id, "link lost; waiting for a resume");
-            m.link = Link::Dropped { deadline };
+            m.link = Link::Dropped { deadline, epoch };
         }
     }
 
@@ -325,7 +338,7 @@ impl SessionActor {
         self.members
             .iter()
             .filter_map(|m| match m.link {
-                Link::Dropped { deadline } => Some(deadline),
+                Link::Dropped { deadline, .. } => Some(deadline),
                 Link::Live { .. } => None,
             })
             .min()
@@ -335,7 +348,7 @@ impl SessionActor {
         let expired: Vec<ConnectionId> = self
             .members
             .iter()
-            .filter(|m| matches!(m.link, Link::Dropped { deadline } if deadline <= now))
+            .filter(|m| matches!(m.link, Link::Dropped { deadline, .. } if deadline <= now))
             .map(|m| m.connection.connection_id.clone())
             .collect();
         for id in expired {
