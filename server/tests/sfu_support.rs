@@ -37,7 +37,12 @@ pub struct Client {
     seq: u64,
     frame: u32,
     force_keyframe: bool,
+    /// The last datagrams this client sent (STUN, DTLS, SRTP), for replay and mutation tests.
+    pub sent: std::collections::VecDeque<Vec<u8>>,
 }
+
+/// Datagrams kept in [`Client::sent`].
+const KEEP_SENT: usize = 256;
 
 fn client_rtc() -> Rtc {
     RtcConfig::new()
@@ -80,6 +85,7 @@ impl Client {
             seq: 1,
             frame: 0,
             force_keyframe: true,
+            sent: Default::default(),
         };
         (client, offer.to_sdp_string())
     }
@@ -129,6 +135,10 @@ impl Client {
                 }
                 Output::Transmit(t) => {
                     let _ = self.socket.send_to(&t.contents, t.destination);
+                    if self.sent.len() == KEEP_SENT {
+                        self.sent.pop_front();
+                    }
+                    self.sent.push_back(t.contents.to_vec());
                 }
                 Output::Event(Event::Connected) => self.connected = true,
                 Output::Event(Event::RtpPacket(p)) => self.received.push(p.payload.to_vec()),
@@ -139,6 +149,11 @@ impl Client {
                 Output::Event(_) => {}
             }
         }
+    }
+
+    /// Sends raw bytes from this client's own address (a replay, or garbage from a known peer).
+    pub fn send_raw(&self, data: &[u8], to: SocketAddr) {
+        let _ = self.socket.send_to(data, to);
     }
 
     /// Ask the SFU for a keyframe, as a decoder would after loss.

@@ -32,13 +32,15 @@ impl SrtpProvider for RustSrtp {
         &RustSrtp
     }
     fn srtp_aes_128_ecb_round(&self, key: &[u8], input: &[u8], output: &mut [u8]) {
-        if let Ok(cipher) = Aes128::new_from_slice(key) {
-            ecb_round(&cipher, input, output);
+        match Aes128::new_from_slice(key) {
+            Ok(cipher) => ecb_round(&cipher, input, output),
+            Err(_) => derivation_failed(output),
         }
     }
     fn srtp_aes_256_ecb_round(&self, key: &[u8], input: &[u8], output: &mut [u8]) {
-        if let Ok(cipher) = Aes256::new_from_slice(key) {
-            ecb_round(&cipher, input, output);
+        match Aes256::new_from_slice(key) {
+            Ok(cipher) => ecb_round(&cipher, input, output),
+            Err(_) => derivation_failed(output),
         }
     }
 }
@@ -46,11 +48,20 @@ impl SrtpProvider for RustSrtp {
 /// One AES block (the SRTP key-derivation PRF); str0m passes a 16-byte input and reads 16 bytes back.
 fn ecb_round(cipher: &impl BlockEncrypt, input: &[u8], output: &mut [u8]) {
     if input.len() < 16 || output.len() < 16 {
-        return;
+        return derivation_failed(output);
     }
     let mut block = GenericArray::clone_from_slice(&input[..16]);
     cipher.encrypt_block(&mut block);
     output[..16].copy_from_slice(&block);
+}
+
+/// The key-derivation interface cannot return an error. Never leave the output as it was (zeros would
+/// be a key anyone can guess): fill it with random bytes, so the peer's SRTP simply fails to
+/// authenticate. str0m always passes 16/32-byte keys and 16-byte blocks, so this is a broken invariant.
+fn derivation_failed(output: &mut [u8]) {
+    debug_assert!(false, "SRTP key derivation called with the wrong sizes");
+    tracing::error!("SRTP key derivation called with the wrong sizes; this peer's media will fail");
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), output);
 }
 
 impl SupportedAes128CmSha1_80 for RustSrtp {
@@ -241,6 +252,15 @@ impl AeadAes256GcmCipher for Gcm<Aes256Gcm> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// L10: a key of the wrong size never derives a (guessable) key silently.
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "wrong sizes")]
+    fn key_derivation_with_wrong_sizes_is_a_hard_error() {
+        let mut out = [0u8; 16];
+        RustSrtp.srtp_aes_128_ecb_round(&[1; 5], &[0; 16], &mut out);
+    }
 
     #[test]
     fn gcm_round_trips_with_split_aad() {
