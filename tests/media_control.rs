@@ -447,3 +447,34 @@ async fn a_forced_mute_stops_the_publishers_audio() {
         "audio is back"
     );
 }
+
+/// The hub's SFU work runs in order (security review L8, issue 11): a hundred quick forwarding toggles,
+/// sent at once, end in the state of the last one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_quick_toggles_end_in_the_last_state() {
+    let server = TestServer::start().await;
+    let sid = server.new_session_id();
+    let publisher_client = server.client(&sid, Role::Publisher, "").await;
+    let publisher = publisher_client.session.publish(pattern()).await.unwrap();
+    let viewer = server.client(&sid, Role::Subscriber, "").await;
+    let sub = viewer
+        .session
+        .subscribe(publisher.stream(), SubscriberProperties::default())
+        .await
+        .unwrap();
+    frames_beyond(&sub, 3).await;
+    // 0: on, 1: off, …, 99: off.
+    let toggles = (0..100).map(|i| sub.set_subscribe(None, Some(i % 2 == 0)));
+    for result in futures_util::future::join_all(toggles).await {
+        result.unwrap();
+    }
+    no_frames_for(
+        &sub,
+        Duration::from_millis(700),
+        Duration::from_millis(1500),
+    )
+    .await;
+    sub.set_subscribe(None, Some(true)).await.unwrap();
+    let n = sub.stats().frames_decoded;
+    frames_beyond(&sub, n + 3).await;
+}

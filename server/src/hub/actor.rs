@@ -14,6 +14,7 @@ use tokio::time::Instant;
 use tracing::{debug, info};
 
 use super::commands::{Command, Epoch, Joined, Outbox, Resumed};
+use super::sfu_queue::SfuQueue;
 use super::HubInner;
 use crate::config::Limits;
 use crate::rate_limit::TokenBucket;
@@ -60,6 +61,8 @@ pub(super) struct SessionActor {
     pub me: mpsc::WeakSender<Command>,
     /// The session's signal budget, shared by all its connections.
     pub signal_budget: TokenBucket,
+    /// SFU work, done in order.
+    pub sfu_jobs: SfuQueue,
 }
 
 /// Who a broadcast goes to.
@@ -110,6 +113,7 @@ impl SessionActor {
             session_id,
             limits,
             signal_budget,
+            sfu_jobs: SfuQueue::start(),
             members: Vec::new(),
             streams: Vec::new(),
             next_epoch: 1,

@@ -137,7 +137,9 @@ impl SessionActor {
                 sub.2 = video.unwrap_or(sub.2);
                 let (a, v) = (sub.1, sub.2);
                 let sfu = self.hub.sfu.clone();
-                tokio::spawn(async move { sfu.set_forwarding(&key, a, v).await });
+                self.sfu_jobs.push(async move {
+                    let _ = sfu.set_forwarding(&key, a, v).await;
+                });
                 self.reply_ok(from, id);
                 None
             }
@@ -163,7 +165,7 @@ impl SessionActor {
         let back = self.me.clone();
         let connection_id = from.clone();
         let session = self.session_id.clone();
-        tokio::spawn(async move {
+        self.sfu_jobs.push(async move {
             let outcome = work(sfu.clone()).await;
             let command = Command::MediaReady {
                 connection_id,
@@ -196,7 +198,8 @@ impl SessionActor {
                 outcome,
             };
             let session = self.session_id.clone();
-            tokio::spawn(async move { undo(&sfu, &session, command).await });
+            self.sfu_jobs
+                .push(async move { undo(&sfu, &session, command).await });
             return;
         };
         let pending = match &outcome {
@@ -304,14 +307,15 @@ impl SessionActor {
         }
         let key = subscription_key(&self.session_id, from, id);
         let sfu = self.hub.sfu.clone();
-        tokio::spawn(async move { sfu.unsubscribe(&key).await });
+        self.sfu_jobs
+            .push(async move { sfu.unsubscribe(&key).await });
     }
 
     /// Stops a stream's media at the SFU (its subscriptions end with it).
     pub(super) fn stop_stream_media(&self, stream_id: &StreamId) {
         let sfu = self.hub.sfu.clone();
         let key = stream_key(&self.session_id, stream_id);
-        tokio::spawn(async move { sfu.unpublish(&key).await });
+        self.sfu_jobs.push(async move { sfu.unpublish(&key).await });
     }
 
     /// Ends every subscription of a departing connection.
@@ -328,7 +332,7 @@ impl SessionActor {
             return;
         }
         let sfu = self.hub.sfu.clone();
-        tokio::spawn(async move {
+        self.sfu_jobs.push(async move {
             for key in keys {
                 sfu.unsubscribe(&key).await;
             }

@@ -6,6 +6,7 @@ pub mod commands;
 mod media;
 mod media_keys;
 mod requests;
+mod sfu_queue;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
