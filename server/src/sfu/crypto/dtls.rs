@@ -33,8 +33,10 @@ impl DtlsProvider for DimplRustDtls {
         dtls_version: DtlsVersion,
         mtu: Option<usize>,
     ) -> Result<Box<dyn DtlsInstance>, CryptoError> {
-        // ICE has already proven the peer's return path, so DTLS cookies would only add a round trip.
-        let mut builder = dimpl::Config::builder().use_server_cookie(false);
+        // A cookie exchange (HelloVerifyRequest) costs one round trip, and spares a spoofed address the
+        // server's certificate flight: ICE-lite proves a return path only as far as a STUN request from
+        // a token holder who can spoof addresses (security review L5).
+        let mut builder = dimpl::Config::builder().use_server_cookie(true);
         if let Some(mtu) = mtu {
             builder = builder.mtu(mtu);
         }
