@@ -24,6 +24,7 @@ pub mod core;
 mod devices;
 mod driver;
 mod event_channel;
+mod event_stream;
 pub mod events;
 pub mod media;
 pub mod options;
@@ -37,6 +38,7 @@ mod transport;
 pub use crate::core::{SessionState, SessionStatus};
 pub use crate::rtc::network_stats::NetworkStats;
 pub use devices::{devices, Device, Devices};
+pub use event_stream::EventStream;
 pub use events::*;
 pub use options::{IceConfig, IceServer, IncludeServers, SessionOptions, TransportPolicy};
 pub use otter_protocol::{
@@ -47,7 +49,7 @@ pub use publisher::{
     AudioSourceChoice, CameraPosition, PreferredCodecs, Publisher, PublisherEvent,
     PublisherProperties, PublisherStats, ScaleBehavior, VideoSourceChoice,
 };
-pub use session::{Capabilities, EventStream, Session, SignalRequest};
+pub use session::{Capabilities, Session, SignalRequest};
 pub use subscriber::{
     Subscriber, SubscriberEvent, SubscriberProperties, SubscriberStats, VideoReason,
 };

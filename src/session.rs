@@ -1,16 +1,11 @@
 //! The public session handle (API.md §2.3 and §9).
 
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 
-use futures_util::Stream as FuturesStream;
 use otter_protocol::{
     Connection, ConnectionId, ErrorCode, OtError, Role, SessionId, Stream, StreamId,
 };
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
-use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
-use tokio_stream::wrappers::BroadcastStream;
 use tracing::Instrument;
 
 use crate::core::{
@@ -18,6 +13,7 @@ use crate::core::{
     SessionStatus,
 };
 use crate::driver::{Command, Driver};
+use crate::event_stream::EventStream;
 use crate::events::{ErrorEvent, SessionEvent};
 use crate::options::{signal_url, SessionOptions};
 
@@ -132,10 +128,8 @@ impl Session {
     }
 
     /// The events of this session from now on. Subscribe before connecting to see `session_connected`.
-    pub fn events(&self) -> EventStream {
-        EventStream {
-            inner: BroadcastStream::new(self.inner.events.subscribe()),
-        }
+    pub fn events(&self) -> EventStream<SessionEvent> {
+        EventStream::new(self.inner.events.subscribe())
     }
 
     /// The options given to [`Session::init`].
@@ -353,35 +347,5 @@ impl Session {
     /// A receiver of every change of the session's state (for UIs that re-render on change).
     pub fn watch_state(&self) -> watch::Receiver<SessionState> {
         self.inner.snapshot.clone()
-    }
-}
-
-/// The events of a session, as a `Stream`. A receiver that falls more than 1 024 events behind skips
-/// the oldest (logged), rather than holding the session back.
-pub struct EventStream {
-    inner: BroadcastStream<SessionEvent>,
-}
-
-impl EventStream {
-    /// The next event; None once the session object is gone.
-    pub async fn recv(&mut self) -> Option<SessionEvent> {
-        futures_util::StreamExt::next(self).await
-    }
-}
-
-impl FuturesStream for EventStream {
-    type Item = SessionEvent;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<SessionEvent>> {
-        loop {
-            match Pin::new(&mut self.inner).poll_next(cx) {
-                Poll::Ready(Some(Err(BroadcastStreamRecvError::Lagged(n)))) => {
-                    tracing::warn!(skipped = n, "event receiver fell behind; skipped events");
-                }
-                Poll::Ready(Some(Ok(e))) => return Poll::Ready(Some(e)),
-                Poll::Ready(None) => return Poll::Ready(None),
-                Poll::Pending => return Poll::Pending,
-            }
-        }
     }
 }

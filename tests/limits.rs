@@ -343,3 +343,55 @@ async fn slowloris_connections_are_closed_and_others_are_served() {
         .unwrap();
     assert_eq!(served.status(), 200);
 }
+
+/// F4: a connection holds at most `max_subscriptions_per_connection` subscriptions; the next gets 1605.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_per_connection_are_capped_with_1605() {
+    let server = TestServer::with_limits(Limits {
+        max_subscriptions_per_connection: 2,
+        ..Limits::default()
+    })
+    .await;
+    let sid = server.new_session_id();
+    let publisher_client = server.client(&sid, Role::Publisher, "").await;
+    let publisher = publisher_client
+        .session
+        .publish(PublisherProperties {
+            video_source: VideoSourceChoice::TestPattern,
+            audio_source: otter_rtc::AudioSourceChoice::Tone(440.0),
+            resolution: (160, 120),
+            frame_rate: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let viewer = server.client(&sid, Role::Subscriber, "").await;
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        held.push(
+            viewer
+                .session
+                .subscribe(publisher.stream(), SubscriberProperties::default())
+                .await
+                .unwrap(),
+        );
+    }
+    let refused = viewer
+        .session
+        .subscribe(publisher.stream(), SubscriberProperties::default())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.code,
+        ErrorCode::StreamLimitExceeded.code(),
+        "{refused:?}"
+    );
+    // Letting one go makes room again.
+    held.pop().unwrap().unsubscribe().await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    viewer
+        .session
+        .subscribe(publisher.stream(), SubscriberProperties::default())
+        .await
+        .unwrap();
+}

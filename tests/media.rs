@@ -143,7 +143,7 @@ async fn missing_devices_are_errors_not_panics() {
     assert!(publisher.stream().has_audio);
     let mut events = publisher.events();
     let mut missing_camera = false;
-    while let Ok(event) = events.try_recv() {
+    while let Some(event) = events.try_recv() {
         if let PublisherEvent::Error(e) = event {
             missing_camera |= e.code == 1500 && e.name == "OT_HARDWARE_UNAVAILABLE";
         }

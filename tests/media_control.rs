@@ -44,31 +44,25 @@ async fn no_frames_for(sub: &Subscriber, settle: Duration, quiet: Duration) {
     assert_eq!(sub.stats().frames_decoded, before, "frames kept arriving");
 }
 
-/// The first event on `events` that `pick` accepts, within `WAIT`; None if none came or the channel
-/// closed.
-async fn first<E: Clone, T>(
-    events: &mut tokio::sync::broadcast::Receiver<E>,
+/// The first event on `events` that `pick` accepts, within `WAIT`; None if none came or the stream
+/// ended.
+async fn first<E: Clone + Send + 'static, T>(
+    events: &mut otter_rtc::EventStream<E>,
     mut pick: impl FnMut(E) -> Option<T>,
 ) -> Option<T> {
-    use tokio::sync::broadcast::error::RecvError;
     let found = tokio::time::timeout(WAIT, async {
-        loop {
-            match events.recv().await {
-                Ok(e) => {
-                    if let Some(t) = pick(e) {
-                        return Some(t);
-                    }
-                }
-                Err(RecvError::Lagged(_)) => continue,
-                Err(RecvError::Closed) => return None,
+        while let Some(e) = events.recv().await {
+            if let Some(t) = pick(e) {
+                return Some(t);
             }
         }
+        None
     });
     found.await.ok().flatten()
 }
 
 async fn next_subscriber_event(
-    events: &mut tokio::sync::broadcast::Receiver<SubscriberEvent>,
+    events: &mut otter_rtc::EventStream<SubscriberEvent>,
     want: SubscriberEvent,
 ) {
     let found = first(events, |e| (e == want).then_some(())).await;

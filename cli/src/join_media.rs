@@ -100,7 +100,7 @@ pub fn print_publisher_events(publisher: &otter_rtc::Publisher) -> tokio::task::
     let mut events = publisher.events();
     let stream_id = publisher.stream().stream_id.to_string();
     tokio::spawn(async move {
-        while let Ok(event) = events.recv().await {
+        while let Some(event) = events.recv().await {
             let line = match event {
                 PublisherEvent::StreamCreated(s) => {
                     json!({"event": "stream_created", "publisher": true, "stream_id": s.stream_id.as_str(), "has_audio": s.has_audio, "has_video": s.has_video})
@@ -160,7 +160,7 @@ async fn subscribe(session: &Session, stream: &otter_rtc::Stream, subscriptions:
             let mut events = sub.events();
             let stream_id = stream.stream_id.to_string();
             tokio::spawn(async move {
-                while let Ok(event) = events.recv().await {
+                while let Some(event) = events.recv().await {
                     let name = match event {
                         SubscriberEvent::Connected => "subscriber_connected",
                         SubscriberEvent::VideoDataReceived => "video_data_received",

@@ -202,7 +202,7 @@ pub fn OTPublisher(props: OTPublisherProps) -> Element {
                         cb.call(PublisherHandle::new(&p));
                     }
                     *publisher.borrow_mut() = Some(p);
-                    while let Ok(event) = events.recv().await {
+                    while let Some(event) = events.recv().await {
                         if event == PublisherEvent::MuteForced {
                             forced_mute.set(true);
                         }

@@ -311,7 +311,7 @@ pub fn OTSubscriberView(props: OTSubscriberViewProps) -> Element {
                     }
                     *subscriber.borrow_mut() = Some(s);
                     *applied_at_start.borrow_mut() = Some(properties);
-                    while let Ok(event) = events.recv().await {
+                    while let Some(event) = events.recv().await {
                         match event {
                             SubscriberEvent::VideoDataReceived
                             | SubscriberEvent::VideoEnabled(_) => video.set(true),

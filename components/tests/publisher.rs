@@ -53,7 +53,7 @@ fn root(props: Props) -> Element {
 }
 
 async fn next_event<T>(
-    events: &mut otter_rtc::EventStream,
+    events: &mut otter_rtc::EventStream<otter_rtc::SessionEvent>,
     dom: &mut VirtualDom,
     pick: impl Fn(&SessionEvent) -> Option<T>,
 ) -> T {

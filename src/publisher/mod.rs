@@ -20,7 +20,7 @@ use rtc::peer_connection::configuration::media_engine::{
     MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8,
 };
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::mpsc;
 
 pub use events::{PublisherEvent, PublisherStats};
 pub use properties::{
@@ -330,8 +330,8 @@ impl Publisher {
     }
 
     /// This publisher's events: the first call also gets those sent while publishing started.
-    pub fn events(&self) -> broadcast::Receiver<PublisherEvent> {
-        self.inner.events.subscribe()
+    pub fn events(&self) -> crate::EventStream<PublisherEvent> {
+        crate::EventStream::new(self.inner.events.subscribe())
     }
 
     /// Counters so far.

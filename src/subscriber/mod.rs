@@ -336,8 +336,8 @@ impl Subscriber {
     }
 
     /// This subscriber's events: the first call also gets those sent while subscribing started.
-    pub fn events(&self) -> broadcast::Receiver<SubscriberEvent> {
-        self.inner.events.subscribe()
+    pub fn events(&self) -> crate::EventStream<SubscriberEvent> {
+        crate::EventStream::new(self.inner.events.subscribe())
     }
 
     /// What has been received so far.
@@ -542,7 +542,7 @@ async fn report(
 
 /// Turns the publisher's `has_video` changes for this stream into `video_disabled` / `video_enabled`.
 async fn follow_publisher_video(
-    mut session_events: crate::EventStream,
+    mut session_events: crate::EventStream<crate::SessionEvent>,
     stream_id: otter_protocol::StreamId,
     events: broadcast::Sender<SubscriberEvent>,
 ) {

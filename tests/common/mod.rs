@@ -111,7 +111,7 @@ impl TestServer {
 
 pub struct Client {
     pub session: Session,
-    pub events: otter_rtc::EventStream,
+    pub events: otter_rtc::EventStream<otter_rtc::SessionEvent>,
 }
 
 impl Client {
