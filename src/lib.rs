@@ -37,6 +37,7 @@ mod transport;
 
 pub use crate::core::{SessionState, SessionStatus};
 pub use crate::rtc::network_stats::NetworkStats;
+pub use crate::rtc::peer::open_peer_connections;
 pub use devices::{devices, Device, Devices};
 pub use event_stream::EventStream;
 pub use events::*;

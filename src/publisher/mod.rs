@@ -3,24 +3,18 @@
 
 mod events;
 mod force_mute;
+mod negotiate;
 mod pipeline;
 mod properties;
+mod running;
 mod runtime;
 mod sources;
 mod tracks;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use otter_media::opus_codec::OpusEncoder;
-use otter_media::{VideoCodec, VideoEncoderSettings};
-use otter_protocol::{ErrorCode, OtError, Stream, StreamDestroyedReason, VideoType};
-use rtc::peer_connection::configuration::media_engine::{
-    MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8,
-};
-use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
-use tokio::sync::mpsc;
+use otter_protocol::{ErrorCode, OtError, Stream, StreamDestroyedReason, StreamId};
 
 pub use events::{PublisherEvent, PublisherStats};
 pub use properties::{
@@ -28,17 +22,14 @@ pub use properties::{
     VideoSourceChoice,
 };
 
-use self::pipeline::{PipelineStats, Switches, ENCODED_QUEUE};
+use self::pipeline::{PipelineStats, Switches};
+use self::running::{Media, Running, Setup};
 use self::sources::VideoRig;
-use self::tracks::{add_track, TrackCodec};
 use crate::core::Request;
 use crate::event_channel::EventChannel;
-use crate::media::{Capture, VideoFormat};
-use crate::rtc::peer::{Peer, H264_FMTP, PT_H264, PT_OPUS, PT_VP8};
+use crate::media::VideoFormat;
+use crate::rtc::peer::Peer;
 use crate::session::Session;
-
-/// How long ICE and DTLS may take before publishing fails with 1553.
-const MEDIA_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A live publisher. Dropping it unpublishes (in the background).
 pub struct Publisher {
@@ -64,15 +55,21 @@ struct Inner {
     preview: Arc<crate::media::VideoSink>,
 }
 
-struct Running {
-    _video_capture: Option<Capture>,
-    _audio_capture: Option<Capture>,
-    threads: Vec<std::thread::JoinHandle<()>>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
+/// Undoes a failed start: the announced stream goes, and the peer connection is closed (webrtc-rs
+/// frees a connection only once it is closed).
+async fn undo(session: &Session, peer: &Peer, announced: Option<StreamId>) {
+    if let Some(stream_id) = announced {
+        let _ = session.send_request(Request::Unpublish { stream_id }).await;
+    }
+    peer.close().await;
 }
 
 impl Publisher {
-    /// Publishes into `session` (see [`Session::publish`]).
+    /// Publishes into `session` (see [`Session::publish`]), in three phases: media (captures start, so a
+    /// missing device is an error event and the other track still goes out), negotiation (tracks,
+    /// offer, the server's stream and answer, ICE/DTLS), pipelines (encoders and the tasks around them).
+    /// A failure undoes every phase before it: no stream stays announced, no peer connection, thread or
+    /// task is left.
     pub(crate) async fn start(
         session: Session,
         props: PublisherProperties,
@@ -85,8 +82,8 @@ impl Publisher {
         let codec = props.preferred_video_codecs.first();
         let (width, height) = (props.resolution.0 & !1, props.resolution.1 & !1);
         let fps = props.frame_rate.clamp(1, 60);
-        // Captures start first: a missing or busy device is found now, reported, and the other track
-        // still goes out.
+
+        // 1. Media.
         let video = props
             .video_track
             .then(|| sources::start_video(&props, VideoFormat { width, height, fps }))
@@ -101,77 +98,24 @@ impl Publisher {
                     .with_message("nothing to publish: no audio and no video track")
             }));
         }
+        let media = Media { video, audio };
+
+        // 2. Negotiation.
         let mut peer = Peer::new(&session.options().ice_config)
             .await
             .map_err(|e| ErrorCode::UnableToPublish.with_message(e))?;
-        let ssrc_video: u32 = rand::random();
-        let ssrc_audio: u32 = rand::random();
-        let video_track = match &video {
-            Some(_) => {
-                let (mime, fmtp) = match codec {
-                    VideoCodec::Vp8 => (MIME_TYPE_VP8, ""),
-                    VideoCodec::H264 => (MIME_TYPE_H264, H264_FMTP),
-                };
-                let codec = TrackCodec {
-                    mime,
-                    clock_rate: 90_000,
-                    channels: 0,
-                    fmtp,
-                };
-                Some(add_track(&mut peer, RtpCodecKind::Video, "video", ssrc_video, codec).await?)
-            }
-            None => None,
-        };
-        let audio_track = match &audio {
-            Some(_) => {
-                let codec = TrackCodec {
-                    mime: MIME_TYPE_OPUS,
-                    clock_rate: 48_000,
-                    channels: 2,
-                    fmtp: "minptime=10;useinbandfec=1",
-                };
-                Some(add_track(&mut peer, RtpCodecKind::Audio, "audio", ssrc_audio, codec).await?)
-            }
-            None => None,
-        };
-        let offer = peer
-            .offer(MEDIA_TIMEOUT)
-            .await
-            .map_err(|e| ErrorCode::PublisherIceFailed.with_message(e))?;
-        let reply = session
-            .send_request(Request::Publish {
-                name: props.name.clone(),
-                has_audio: audio.is_some() && props.publish_audio,
-                has_video: video.is_some() && props.publish_video,
-                video_type: match props.video_source {
-                    VideoSourceChoice::Screen => VideoType::Screen,
-                    VideoSourceChoice::Custom(_) => VideoType::Custom,
-                    _ => VideoType::Camera,
-                },
-                video_dimensions: (width, height),
-                sdp_offer: Some(offer),
-            })
-            .await?;
-        let stream = reply.stream.ok_or_else(|| {
-            ErrorCode::UnexpectedServerResponse.with_message("the server created no stream")
-        })?;
-        let answer = reply.sdp_answer.ok_or_else(|| {
-            ErrorCode::UnexpectedServerResponse.with_message("the server sent no SDP answer")
-        })?;
-        let negotiated = async {
-            peer.accept_answer(answer).await?;
-            peer.connected(MEDIA_TIMEOUT).await
-        };
-        if let Err(e) = negotiated.await {
-            peer.close().await;
-            let _ = session
-                .send_request(Request::Unpublish {
-                    stream_id: stream.stream_id.clone(),
-                })
-                .await;
-            return Err(ErrorCode::PublisherIceFailed.with_message(e));
-        }
+        let kinds = (media.video.is_some(), media.audio.is_some());
+        let negotiated =
+            match negotiate::negotiate(&session, &mut peer, &props, kinds, (width, height)).await {
+                Ok(n) => n,
+                Err((e, announced)) => {
+                    undo(&session, &peer, announced).await;
+                    return Err(e);
+                }
+            };
+        let stream = negotiated.stream.clone();
 
+        // 3. Pipelines.
         let switches = Arc::new(Switches::default());
         switches
             .publish_video
@@ -181,108 +125,27 @@ impl Publisher {
             .store(props.publish_audio, Ordering::Relaxed);
         let stats = Arc::new(PipelineStats::default());
         let preview = crate::media::VideoSink::new();
-        let mut running = Running {
-            _video_capture: None,
-            _audio_capture: None,
-            threads: Vec::new(),
-            tasks: Vec::new(),
-        };
-        let thread_error = |e: std::io::Error| {
-            ErrorCode::UnableToPublish.with_message(format!("cannot start an encoder thread: {e}"))
-        };
         let frame_us = Arc::new(AtomicU32::new(1_000_000 / fps));
-        let mut video_rig = None;
-        let mut natural_bitrate = 0;
-        if let (Some((capture, rig)), Some(track)) = (video, video_track) {
-            running._video_capture = Some(capture);
-            let frames = rig.frames.clone();
-            video_rig = Some(rig);
-            let mut settings = VideoEncoderSettings::new(width, height, fps);
-            if let Some(target) = props.video_bitrate {
-                settings.bitrate_bps = target.max(5_000);
+        let setup = Setup {
+            session: &session,
+            peer: &peer,
+            props: &props,
+            codec,
+            fps,
+            stream_id: stream.stream_id.clone(),
+            switches: &switches,
+            stats: &stats,
+            preview: &preview,
+            frame_us: &frame_us,
+            events: events.sender(),
+        };
+        let started = match Running::start(setup, media, negotiated).await {
+            Ok(started) => started,
+            Err(e) => {
+                undo(&session, &peer, Some(stream.stream_id.clone())).await;
+                return Err(e);
             }
-            natural_bitrate = settings.bitrate_bps;
-            if let Some(cap) = props.max_video_bitrate {
-                settings.bitrate_bps = settings.bitrate_bps.min(cap.max(5_000));
-            }
-            switches
-                .video_bitrate
-                .store(settings.bitrate_bps, Ordering::Relaxed);
-            let (tx, rx) = mpsc::channel(ENCODED_QUEUE);
-            running.threads.push(
-                pipeline::spawn_video_encoder(
-                    codec,
-                    settings,
-                    frames,
-                    preview.clone(),
-                    switches.clone(),
-                    stats.clone(),
-                    tx,
-                )
-                .map_err(thread_error)?,
-            );
-            let pt = if codec == VideoCodec::Vp8 {
-                PT_VP8
-            } else {
-                PT_H264
-            };
-            running.tasks.push(tokio::spawn(pipeline::write_samples(
-                track.clone(),
-                ssrc_video,
-                pt,
-                frame_us.clone(),
-                stats.clone(),
-                rx,
-            )));
-            running
-                .tasks
-                .push(tokio::spawn(pipeline::watch_keyframe_requests(
-                    track,
-                    switches.clone(),
-                )));
-        }
-        if let (Some((capture, frames)), Some(track)) = (audio, audio_track) {
-            running._audio_capture = Some(capture);
-            let encoder = OpusEncoder::new(props.audio_bitrate, props.enable_dtx)
-                .map_err(|e| ErrorCode::UnableToPublish.with_message(e.to_string()))?;
-            let (tx, rx) = mpsc::channel(ENCODED_QUEUE);
-            running.threads.push(
-                pipeline::spawn_audio_encoder(encoder, frames, switches.clone(), stats.clone(), tx)
-                    .map_err(thread_error)?,
-            );
-            running.tasks.push(tokio::spawn(pipeline::write_samples(
-                track,
-                ssrc_audio,
-                PT_OPUS,
-                Arc::new(AtomicU32::new(20_000)),
-                stats.clone(),
-                rx,
-            )));
-            running
-                .tasks
-                .push(tokio::spawn(pipeline::report_audio_level(
-                    stats.clone(),
-                    events.sender(),
-                )));
-        }
-        running.tasks.push(tokio::spawn({
-            let events = events.sender();
-            crate::rtc::network_stats::every_second(peer.pc.clone(), move |video, stats| {
-                let event = if video {
-                    PublisherEvent::VideoNetworkStats(stats)
-                } else {
-                    PublisherEvent::AudioNetworkStats(stats)
-                };
-                let _ = events.send(event);
-                true
-            })
-        }));
-        running.tasks.push(tokio::spawn(force_mute::obey(
-            session.clone(),
-            stream.stream_id.clone(),
-            switches.clone(),
-            events.sender(),
-        )));
+        };
         let publisher = Publisher {
             inner: Arc::new(Inner {
                 session,
@@ -291,10 +154,10 @@ impl Publisher {
                 switches,
                 stats,
                 events,
-                running: Mutex::new(Some(running)),
-                video: Mutex::new(video_rig),
+                running: Mutex::new(Some(started.running)),
+                video: Mutex::new(started.video_rig),
                 frame_us,
-                natural_bitrate: AtomicU32::new(natural_bitrate),
+                natural_bitrate: AtomicU32::new(started.natural_bitrate),
                 preview,
             }),
         };
@@ -411,19 +274,7 @@ impl Inner {
             .send_request(Request::Unpublish { stream_id })
             .await;
         self.peer.close().await;
-        for task in &running.tasks {
-            task.abort();
-        }
-        // Encoder threads notice the stop flag within 100 ms; join them off the async runtime.
-        let threads = running.threads;
-        drop(running._video_capture);
-        drop(running._audio_capture);
-        let _ = tokio::task::spawn_blocking(move || {
-            threads.into_iter().for_each(|t| {
-                let _ = t.join();
-            })
-        })
-        .await;
+        running.stop(&self.switches).await;
         self.events.send(PublisherEvent::StreamDestroyed {
             stream: self.stream.clone(),
             reason: StreamDestroyedReason::ClientDisconnected,

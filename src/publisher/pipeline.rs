@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use otter_media::opus_codec::{OpusEncoder, MAX_OPUS_PACKET};
 use otter_media::tone::audio_level;
-use otter_media::{video_encoder, AudioFrame, EncodedFrame, VideoCodec, VideoEncoderSettings};
+use otter_media::{
+    video_encoder, AudioFrame, EncodedFrame, VideoCodec, VideoEncoder, VideoEncoderSettings,
+};
 use rtc::media::Sample;
 use tokio::sync::mpsc;
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
@@ -48,9 +50,12 @@ pub(crate) struct Switches {
     pub video_bitrate: AtomicU32,
 }
 
-/// Encodes video from `frames` until stopped. Runs on its own thread.
+/// Encodes video from `frames` until stopped. Runs on its own thread; `encoder` was opened by the caller
+/// for `settings` (so a codec that cannot open fails the publish instead of sending nothing).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn spawn_video_encoder(
     codec: VideoCodec,
+    encoder: Box<dyn VideoEncoder>,
     mut settings: VideoEncoderSettings,
     frames: VideoOutput,
     preview: Arc<VideoSink>,
@@ -61,8 +66,8 @@ pub(crate) fn spawn_video_encoder(
     std::thread::Builder::new()
         .name("otter-video-encoder".into())
         .spawn(move || {
-            let mut encoder = None;
-            let mut size = (0, 0);
+            let mut encoder = Some(encoder);
+            let mut size = (settings.width, settings.height);
             while !switches.stop.load(Ordering::Relaxed) {
                 let Some(frame) = frames.take_wait(Duration::from_millis(100)) else {
                     continue;

@@ -64,9 +64,7 @@ impl Publisher {
             .as_mut()
             .ok_or_else(|| ErrorCode::NotConnected.with_message("unpublished"))?;
         let format = change(rig.format);
-        // The old capture stops (and its thread joins) before the new one starts on the same slot.
-        running._video_capture = None;
-        running._video_capture = Some(rig.source.start(format, rig.frames.clone())?);
+        running.restart_video(|| rig.source.start(format, rig.frames.clone()))?;
         rig.format = format;
         Ok(())
     }

@@ -120,8 +120,19 @@ impl PeerConnectionEventHandler for Events {
 }
 
 /// A peer connection and what its handler reports.
+/// Peer connections created and not yet closed, in this process.
+static OPEN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// How many WebRTC peer connections this process holds open (each publisher and subscriber has one
+/// until it is unpublished, unsubscribed or dropped). For leak checks and diagnostics.
+pub fn open_peer_connections() -> usize {
+    OPEN.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 pub(crate) struct Peer {
     pub pc: Arc<dyn PeerConnection>,
+    /// Set by the first `close()`, so the count of open connections drops once.
+    closed: std::sync::atomic::AtomicBool,
     gathered: watch::Receiver<bool>,
     pub state: watch::Receiver<RTCPeerConnectionState>,
     /// Gathers TCP candidates only.
@@ -197,7 +208,9 @@ impl Peer {
             .build()
             .await
             .map_err(|e| e.to_string())?;
+        OPEN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(Self {
+            closed: Default::default(),
             tcp_only: ice.tcp_only,
             pc: Arc::new(pc),
             gathered,
@@ -285,6 +298,9 @@ impl Peer {
 
     /// Closes the connection (which also frees it: webrtc-rs keeps a connection alive until closed).
     pub async fn close(&self) {
+        if !self.closed.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            OPEN.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        }
         let _ = self.pc.close().await;
     }
 }
