@@ -172,46 +172,59 @@ impl Subscriber {
         let mut peer = Peer::new(&session.options().ice_config)
             .await
             .map_err(fail)?;
-        for kind in [RtpCodecKind::Audio, RtpCodecKind::Video] {
-            let init = RTCRtpTransceiverInit {
-                direction: RTCRtpTransceiverDirection::Recvonly,
-                ..Default::default()
-            };
-            peer.pc
-                .add_transceiver_from_kind(kind, Some(init))
-                .await
-                .map_err(|e| fail(e.to_string()))?;
-        }
-        let offer = peer
-            .offer(MEDIA_TIMEOUT)
-            .await
-            .map_err(|e| ErrorCode::SubscriberIceFailed.with_message(e))?;
-        tracing::debug!(elapsed = ?t0.elapsed(), "subscriber offer ready");
         let subscription_id = SubscriptionId::new(format!("{:016x}", rand::random::<u64>()))
             .expect("hex is a valid ID");
-        let reply = session
-            .send_request(Request::Subscribe {
-                subscription_id: subscription_id.clone(),
-                stream_id: stream.stream_id.clone(),
-                sdp_offer: offer,
-                audio: props.subscribe_to_audio,
-                video: props.subscribe_to_video,
-            })
-            .await?;
-        let answer = reply.sdp_answer.ok_or_else(|| {
-            ErrorCode::UnexpectedServerResponse.with_message("the server sent no SDP answer")
-        })?;
-        tracing::debug!(elapsed = ?t0.elapsed(), "subscriber answer received");
+        // Negotiation; on failure the peer is closed, and the subscription undone if the server made it.
         let negotiated = async {
-            peer.accept_answer(answer).await?;
-            peer.connected(MEDIA_TIMEOUT).await
+            let early = |e: OtError| (e, false);
+            for kind in [RtpCodecKind::Audio, RtpCodecKind::Video] {
+                let init = RTCRtpTransceiverInit {
+                    direction: RTCRtpTransceiverDirection::Recvonly,
+                    ..Default::default()
+                };
+                peer.pc
+                    .add_transceiver_from_kind(kind, Some(init))
+                    .await
+                    .map_err(|e| early(fail(e.to_string())))?;
+            }
+            let offer = peer
+                .offer(MEDIA_TIMEOUT)
+                .await
+                .map_err(|e| early(ErrorCode::SubscriberIceFailed.with_message(e)))?;
+            tracing::debug!(elapsed = ?t0.elapsed(), "subscriber offer ready");
+            let reply = session
+                .send_request(Request::Subscribe {
+                    subscription_id: subscription_id.clone(),
+                    stream_id: stream.stream_id.clone(),
+                    sdp_offer: offer,
+                    audio: props.subscribe_to_audio,
+                    video: props.subscribe_to_video,
+                })
+                .await
+                .map_err(early)?;
+            let made = |e: OtError| (e, true);
+            let answer = reply.sdp_answer.ok_or_else(|| {
+                made(
+                    ErrorCode::UnexpectedServerResponse
+                        .with_message("the server sent no SDP answer"),
+                )
+            })?;
+            tracing::debug!(elapsed = ?t0.elapsed(), "subscriber answer received");
+            peer.accept_answer(answer)
+                .await
+                .map_err(|e| made(ErrorCode::SubscriberIceFailed.with_message(e)))?;
+            peer.connected(MEDIA_TIMEOUT)
+                .await
+                .map_err(|e| made(ErrorCode::SubscriberIceFailed.with_message(e)))
         };
-        if let Err(e) = negotiated.await {
+        if let Err((e, subscribed)) = negotiated.await {
             peer.close().await;
-            let _ = session
-                .send_request(Request::Unsubscribe { subscription_id })
-                .await;
-            return Err(ErrorCode::SubscriberIceFailed.with_message(e));
+            if subscribed {
+                let _ = session
+                    .send_request(Request::Unsubscribe { subscription_id })
+                    .await;
+            }
+            return Err(e);
         }
         tracing::debug!(elapsed = ?t0.elapsed(), "subscriber connected");
         let events = EventChannel::new();

@@ -1,7 +1,7 @@
-//! A publish that fails after it started undoes itself (issue 11): whichever phase fails — the server
-//! refusing the stream during negotiation, or an encoder that cannot open once media was negotiated —
-//! no stream stays announced, and no peer connection, thread or task is left. Its own test binary, so
-//! the thread count is this test's alone.
+//! A publish or subscribe that fails after it started undoes itself (issue 11): whichever phase fails —
+//! the server refusing the stream during negotiation, or an encoder that cannot open once media was
+//! negotiated — no stream stays announced, and no peer connection, thread or task is left. Its own test
+//! binary, so the thread count is this test's alone.
 
 mod common;
 
@@ -38,7 +38,7 @@ async fn threads_back_to(want: usize) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failed_publish_leaves_nothing_behind() {
+async fn a_failed_publish_or_subscribe_leaves_nothing_behind() {
     let server = TestServer::with_limits(Limits {
         max_streams_per_connection: 1,
         ..Limits::default()
@@ -136,4 +136,19 @@ async fn a_failed_publish_leaves_nothing_behind() {
     );
     assert!(publisher_client.session.streams().is_empty());
     assert_eq!(server.server.state().sfu.stats().peers, 0);
+
+    // A subscribe the server refuses (the stream is gone) closes its peer too.
+    let gone = warm.stream().clone();
+    let refused = observer
+        .session
+        .subscribe(&gone, otter_rtc::SubscriberProperties::default())
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code, ErrorCode::NotFound.code(), "{refused:?}");
+    assert_eq!(
+        open_peer_connections(),
+        0,
+        "the refused subscribe left its peer open"
+    );
+    threads_back_to(before).await;
 }
