@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use otter_protocol::{
-    roster, ClientMessage, DisconnectReason, ErrorCode, OtError, ServerMessage, PROTOCOL_VERSION,
+    ClientMessage, DisconnectReason, ErrorCode, OtError, ServerMessage, PROTOCOL_VERSION,
 };
 
 use super::state::Change;
@@ -573,58 +573,7 @@ impl SessionCore {
         self.emit(event);
     }
 
-    /// Holds back a snapshot sent in parts (`more: true`) until its last `roster` frame is in, then
-    /// returns it whole; other messages pass through.
-    fn assemble_snapshot(&mut self, message: ServerMessage) -> Option<ServerMessage> {
-        let (connections, streams, more) = match message {
-            ServerMessage::Connected { more: true, .. }
-            | ServerMessage::Resumed { more: true, .. } => {
-                self.snapshot = Some(message);
-                return None;
-            }
-            ServerMessage::Roster {
-                connections,
-                streams,
-                more,
-            } => (connections, streams, more),
-            other => {
-                // Anything else in the middle of a snapshot abandons it: the server never interleaves.
-                if self.snapshot.take().is_some() {
-                    self.unexpected("a message inside a roster");
-                }
-                return Some(other);
-            }
-        };
-        let Some(
-            ServerMessage::Connected {
-                connections: all_connections,
-                streams: all_streams,
-                ..
-            }
-            | ServerMessage::Resumed {
-                connections: all_connections,
-                streams: all_streams,
-                ..
-            },
-        ) = self.snapshot.as_mut()
-        else {
-            self.unexpected("roster");
-            return None;
-        };
-        all_connections.extend(connections);
-        all_streams.extend(streams);
-        if all_connections.len() + all_streams.len() > roster::MAX_SNAPSHOT_ENTRIES {
-            self.snapshot = None;
-            self.unexpected("a roster over the snapshot limit");
-            return None;
-        }
-        if more {
-            return None;
-        }
-        self.snapshot.take()
-    }
-
-    fn unexpected(&mut self, what: &str) {
+    pub(super) fn unexpected(&mut self, what: &str) {
         let error = ErrorCode::UnexpectedServerResponse
             .with_message(format!("the server sent {what} out of turn"));
         self.emit(SessionEvent::Error(ErrorEvent {

@@ -348,3 +348,4 @@ pub struct SessionCore {
 }
 
 mod machine;
+mod snapshot;
