@@ -10,7 +10,7 @@ use common::*;
 use otter_protocol::limits::MAX_STREAM_NAME_CHARS;
 use otter_protocol::{ErrorCode, Role, StreamId, VideoType};
 use otter_rtc::core::Request;
-use otter_rtc::{PublisherProperties, SessionEvent, SubscriberProperties, VideoSourceChoice};
+use otter_rtc::{SessionEvent, SubscriberProperties};
 use otter_server::hub::Command;
 use otter_server::Limits;
 
@@ -219,13 +219,7 @@ async fn a_moderator_cannot_touch_another_sessions_stream() {
     let publisher_client = server.client(&b, Role::Publisher, "").await;
     let publisher = publisher_client
         .session
-        .publish(PublisherProperties {
-            video_source: VideoSourceChoice::TestPattern,
-            audio_source: otter_rtc::AudioSourceChoice::Tone(440.0),
-            resolution: (160, 120),
-            frame_rate: 15,
-            ..Default::default()
-        })
+        .publish(small_pattern())
         .await
         .unwrap();
     let viewer = server.client(&b, Role::Subscriber, "").await;
@@ -356,13 +350,7 @@ async fn subscriptions_per_connection_are_capped_with_1605() {
     let publisher_client = server.client(&sid, Role::Publisher, "").await;
     let publisher = publisher_client
         .session
-        .publish(PublisherProperties {
-            video_source: VideoSourceChoice::TestPattern,
-            audio_source: otter_rtc::AudioSourceChoice::Tone(440.0),
-            resolution: (160, 120),
-            frame_rate: 10,
-            ..Default::default()
-        })
+        .publish(small_pattern())
         .await
         .unwrap();
     let viewer = server.client(&sid, Role::Subscriber, "").await;

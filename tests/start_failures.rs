@@ -50,12 +50,7 @@ async fn a_failed_publish_or_subscribe_leaves_nothing_behind() {
     // Warm up the runtime's threads and one full publish, so later counts compare like with like.
     let warm = publisher_client
         .session
-        .publish(PublisherProperties {
-            video_source: VideoSourceChoice::TestPattern,
-            audio_source: AudioSourceChoice::Tone(440.0),
-            resolution: (160, 120),
-            ..Default::default()
-        })
+        .publish(small_pattern())
         .await
         .unwrap();
     warm.unpublish().await;
@@ -79,12 +74,7 @@ async fn a_failed_publish_or_subscribe_leaves_nothing_behind() {
         .unwrap();
     let refused = publisher_client
         .session
-        .publish(PublisherProperties {
-            video_source: VideoSourceChoice::TestPattern,
-            audio_source: AudioSourceChoice::Tone(440.0),
-            resolution: (160, 120),
-            ..Default::default()
-        })
+        .publish(small_pattern())
         .await
         .unwrap_err();
     assert_eq!(

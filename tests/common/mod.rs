@@ -153,3 +153,14 @@ impl Client {
         self.session.connection().expect("connected").connection_id
     }
 }
+
+/// A small moving test pattern and a tone: cheap media for tests that need a real publisher.
+pub fn small_pattern() -> otter_rtc::PublisherProperties {
+    otter_rtc::PublisherProperties {
+        video_source: otter_rtc::VideoSourceChoice::TestPattern,
+        audio_source: otter_rtc::AudioSourceChoice::Tone(440.0),
+        resolution: (160, 120),
+        frame_rate: 10,
+        ..Default::default()
+    }
+}

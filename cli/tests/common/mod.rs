@@ -19,25 +19,9 @@ pub struct Running {
 }
 
 impl Running {
+    /// Runs `otter ARGS…`; every stdout line must be JSON.
     pub fn start(args: &[&str]) -> Self {
-        let mut child = Command::new(OTTER)
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("otter starts");
-        let stdout: ChildStdout = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let v: Value = serde_json::from_str(&line)
-                    .unwrap_or_else(|e| panic!("not JSON: {line:?}: {e}"));
-                if tx.send(v).is_err() {
-                    break;
-                }
-            }
-        });
-        Self { child, lines }
+        Self::start_with(&[], &[], args)
     }
 
     /// Waits for the first line whose `event` is `name` and that `matches`.
@@ -105,9 +89,8 @@ impl Running {
         let (tx, lines) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let Ok(v) = serde_json::from_str::<Value>(&line) else {
-                    continue;
-                };
+                let v: Value = serde_json::from_str(&line)
+                    .unwrap_or_else(|e| panic!("not JSON: {line:?}: {e}"));
                 if tx.send(v).is_err() {
                     break;
                 }
