@@ -167,6 +167,7 @@ async fn every_request_kind_is_rate_limited() {
         .stream
         .unwrap();
     let mut limited = 0;
+    let started = std::time::Instant::now();
     for i in 0..60 {
         let toggle = Request::UpdateStream {
             stream_id: stream.stream_id.clone(),
@@ -179,7 +180,13 @@ async fn every_request_kind_is_rate_limited() {
             limited += 1;
         }
     }
-    assert!(limited >= 30, "only {limited} of 60 toggles were limited");
+    // The bucket held 20 (one went on the publish) and refills 5 a second: no more got through.
+    let allowed = 20.0 + 5.0 * started.elapsed().as_secs_f64() + 1.0;
+    assert!(
+        (60 - limited) as f64 <= allowed && limited > 0,
+        "{limited} of 60 toggles limited in {:?}",
+        started.elapsed()
+    );
 }
 
 /// L2: a session's signal throughput is capped across all its connections.
@@ -197,6 +204,7 @@ async fn a_sessions_signals_are_capped_across_connections() {
         clients.push(server.client(&sid, Role::Publisher, "").await);
     }
     let mut refused = 0;
+    let started = std::time::Instant::now();
     for round in 0..20 {
         for c in &clients {
             let signal = otter_rtc::SignalRequest::new("chat", round.to_string());
@@ -206,9 +214,15 @@ async fn a_sessions_signals_are_capped_across_connections() {
             }
         }
     }
-    // 60 signals against a budget of 30 (+ about 1 a second): each connection alone was well within
-    // its own limit.
-    assert!((25..=31).contains(&refused), "{refused} refused");
+    // 60 signals against a budget of 30 that refills 1 a second: each connection alone was well within
+    // its own limit, the session was not.
+    let accepted = 60 - refused;
+    let allowed = 30.0 + started.elapsed().as_secs_f64() + 1.0;
+    assert!(
+        accepted >= 30 && accepted as f64 <= allowed,
+        "{accepted} accepted in {:?}",
+        started.elapsed()
+    );
 }
 
 /// F3: a moderator of one session cannot stop the media of another session's stream.
@@ -283,8 +297,9 @@ async fn slowloris_connections_are_closed_and_others_are_served() {
         .await
         .unwrap();
     assert_eq!(answer.status(), 200);
+    // Answered while the 1 000 are still open (well before their 1 s deadline would free anything).
     assert!(
-        started.elapsed() < Duration::from_millis(500),
+        started.elapsed() < Duration::from_millis(900),
         "{:?}",
         started.elapsed()
     );
