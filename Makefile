@@ -118,4 +118,4 @@ demo: check-deps deps check-toolchain
 
 # The same call without a screen: an embedded server and two participants who signal and leave.
 demo-headless: check-deps deps check-toolchain
-	$(CARGO) run --locked --example 00_headless_call -- $(ARGS)
+	$(CARGO) run --locked -p otter-rtc --example 00_headless_call -- $(ARGS)
