@@ -36,7 +36,7 @@ SDK_DIR := tests/sdk-compat
 
 BROWSER_DIR := tests/browser
 
-.PHONY: test demo demo-headless deps check-deps sdk-deps browser-deps lint check-toolchain package minimal-app
+.PHONY: test demo demo-headless deps check-deps sdk-deps browser-deps lint doc check-toolchain package minimal-app
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -90,7 +90,12 @@ lint: check-deps deps check-toolchain
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
-test: lint sdk-deps browser-deps package minimal-app
+# The library crates' documentation builds without a warning (a broken link fails). The binaries' doc
+# comments are their `--help` text, whose `[:DEVICE]`-style syntax is not rustdoc's.
+doc: deps check-toolchain
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --workspace --exclude otter-rtc-cli --exclude otter-demo --locked
+
+test: lint doc sdk-deps browser-deps package minimal-app
 	$(CARGO) build --workspace --all-targets --locked
 	$(CARGO) test --workspace --locked
 

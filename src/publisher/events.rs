@@ -25,7 +25,7 @@ pub enum PublisherEvent {
     VideoNetworkStats(crate::NetworkStats),
     /// A moderator muted this stream; audio stopped (`set_publish_audio(true)` restarts it).
     MuteForced,
-    /// The W3C stats report asked for with [`Publisher::get_rtc_stats_report`]: a JSON array with one
+    /// The W3C stats report asked for with [`Publisher::get_rtc_stats_report`](super::Publisher::get_rtc_stats_report): a JSON array with one
     /// object per stats entry.
     RtcStatsReport(serde_json::Value),
 }

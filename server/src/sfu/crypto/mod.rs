@@ -3,8 +3,8 @@
 //! str0m 0.25 takes its crypto through a [`CryptoProvider`]: DTLS, SRTP ciphers, SHA-1/SHA-256 and the
 //! HMAC-SHA1 that STUN uses. Its own pure-Rust backend crate (`str0m-rust-crypto` 0.7) is not available to
 //! this workspace, and the brief rules out the C backends (aws-lc-rs, OpenSSL), so we plug one in here:
-//! DTLS is dimpl's RustCrypto build ([`dtls`]), SRTP is the RustCrypto `aes`/`ctr`/`aes-gcm` crates
-//! ([`srtp`]), hashes come from `sha1`/`sha2`/`hmac`. Every `Rtc` the SFU builds (and the tests' client
+//! DTLS is dimpl's RustCrypto build (`dtls.rs`), SRTP is the RustCrypto `aes`/`ctr`/`aes-gcm` crates
+//! (`srtp.rs`), hashes come from `sha1`/`sha2`/`hmac`. Every `Rtc` the SFU builds (and the tests' client
 //! peers) gets [`provider`] explicitly, so nothing depends on a process-wide default.
 //!
 //! When the upstream crate becomes available this whole module can be replaced by
