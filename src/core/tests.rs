@@ -103,19 +103,24 @@ impl Sim {
 
     /// The server's answer to a connect: this client is "me", "other" was already there.
     fn connected_from_hello(&mut self) {
-        self.input(Input::Message(ServerMessage::Connected {
-            version: 1,
-            session_id: sid(),
-            connection: conn("me"),
-            role: Role::Publisher,
-            connections: vec![conn("other")],
-            streams: vec![],
-            resume_key: "key".into(),
-            heartbeat_interval_ms: 2000,
-            heartbeat_timeout_ms: 6000,
-            reconnect_window_ms: 30_000,
-            more: false,
-        }));
+        self.input(Input::Message(welcome(vec![conn("other")], false)));
+    }
+}
+
+/// A `connected` for "me" with these others present, the usual timers, and whether more roster follows.
+fn welcome(connections: Vec<Connection>, more: bool) -> ServerMessage {
+    ServerMessage::Connected {
+        version: 1,
+        session_id: sid(),
+        connection: conn("me"),
+        role: Role::Publisher,
+        connections,
+        streams: vec![],
+        resume_key: "key".into(),
+        heartbeat_interval_ms: 2000,
+        heartbeat_timeout_ms: 6000,
+        reconnect_window_ms: 30_000,
+        more,
     }
 }
 
@@ -396,19 +401,7 @@ fn a_roster_in_parts_is_acted_on_when_whole() {
     });
     s.input(Input::TransportOpened);
     s.take();
-    s.input(Input::Message(ServerMessage::Connected {
-        version: 1,
-        session_id: sid(),
-        connection: conn("me"),
-        role: Role::Publisher,
-        connections: vec![conn("a")],
-        streams: vec![],
-        resume_key: "key".into(),
-        heartbeat_interval_ms: 2000,
-        heartbeat_timeout_ms: 6000,
-        reconnect_window_ms: 30_000,
-        more: true,
-    }));
+    s.input(Input::Message(welcome(vec![conn("a")], true)));
     s.input(Input::Message(ServerMessage::Roster {
         connections: vec![conn("b")],
         streams: vec![],
@@ -454,19 +447,21 @@ fn huge_server_timers_are_clamped() {
         token: "t".into(),
     });
     s.input(Input::TransportOpened);
-    s.input(Input::Message(ServerMessage::Connected {
-        version: 1,
-        session_id: sid(),
-        connection: conn("me"),
-        role: Role::Publisher,
-        connections: vec![],
-        streams: vec![],
-        resume_key: "key".into(),
-        heartbeat_interval_ms: u64::MAX,
-        heartbeat_timeout_ms: u64::MAX,
-        reconnect_window_ms: u64::MAX,
-        more: false,
-    }));
+    let mut hostile = welcome(vec![], false);
+    if let ServerMessage::Connected {
+        heartbeat_interval_ms,
+        heartbeat_timeout_ms,
+        reconnect_window_ms,
+        ..
+    } = &mut hostile
+    {
+        (
+            *heartbeat_interval_ms,
+            *heartbeat_timeout_ms,
+            *reconnect_window_ms,
+        ) = (u64::MAX, u64::MAX, u64::MAX);
+    }
+    s.input(Input::Message(hostile));
     let next = s.core.poll_timeout().expect("a heartbeat is due");
     assert!(next <= s.now + Duration::from_secs(600));
     // Losing the link and running out the window works with the clamped values.
