@@ -23,6 +23,37 @@ fn pattern() -> PublisherProperties {
     }
 }
 
+/// A publisher of the pattern and one viewer subscribed to it, on a server of their own.
+struct Call {
+    server: TestServer,
+    sid: otter_rtc::SessionId,
+    _publisher_client: Client,
+    publisher: otter_rtc::Publisher,
+    viewer: Client,
+    sub: Subscriber,
+}
+
+async fn call() -> Call {
+    let server = TestServer::start().await;
+    let sid = server.new_session_id();
+    let publisher_client = server.client(&sid, Role::Publisher, "").await;
+    let publisher = publisher_client.session.publish(pattern()).await.unwrap();
+    let viewer = server.client(&sid, Role::Subscriber, "").await;
+    let sub = viewer
+        .session
+        .subscribe(publisher.stream(), SubscriberProperties::default())
+        .await
+        .unwrap();
+    Call {
+        server,
+        sid,
+        _publisher_client: publisher_client,
+        publisher,
+        viewer,
+        sub,
+    }
+}
+
 /// Waits until the subscriber has decoded more than `than` frames.
 async fn frames_beyond(sub: &Subscriber, than: u64) -> u64 {
     let start = Instant::now();
@@ -316,18 +347,10 @@ async fn size_rate_and_bitrate_change_on_a_live_publisher() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn interrupted_media_is_reported_and_its_return_too() {
-    let server = TestServer::start().await;
-    let sid = server.new_session_id();
-    let publisher_client = server.client(&sid, Role::Publisher, "").await;
-    let publisher = publisher_client.session.publish(pattern()).await.unwrap();
-    let viewer = server.client(&sid, Role::Subscriber, "").await;
-    let sub = viewer
-        .session
-        .subscribe(publisher.stream(), SubscriberProperties::default())
-        .await
-        .unwrap();
+    let call = call().await;
+    let (server, sid, viewer, sub) = (&call.server, &call.sid, &call.viewer, &call.sub);
     let mut events = sub.events();
-    frames_beyond(&sub, 3).await;
+    frames_beyond(sub, 3).await;
     // The server stops forwarding behind the subscriber's back, as a broken network path would.
     let sfu = server.server.state().sfu.clone();
     // The hub's SFU key for a subscription: session, connection, subscription.
@@ -337,22 +360,15 @@ async fn interrupted_media_is_reported_and_its_return_too() {
     sfu.set_forwarding(&key, true, true).await.unwrap();
     next_subscriber_event(&mut events, SubscriberEvent::Reconnected).await;
     let n = sub.stats().frames_decoded;
-    frames_beyond(&sub, n + 3).await;
+    frames_beyond(sub, n + 3).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn network_stats_arrive_every_second_on_both_ends() {
-    let server = TestServer::start().await;
-    let sid = server.new_session_id();
-    let publisher_client = server.client(&sid, Role::Publisher, "").await;
-    let publisher = publisher_client.session.publish(pattern()).await.unwrap();
+    let call = call().await;
+    let (publisher, sub) = (&call.publisher, &call.sub);
+    // The first `events()` of a publisher also gets what it sent before.
     let mut publisher_events = publisher.events();
-    let viewer = server.client(&sid, Role::Subscriber, "").await;
-    let sub = viewer
-        .session
-        .subscribe(publisher.stream(), SubscriberProperties::default())
-        .await
-        .unwrap();
     let mut subscriber_events = sub.events();
     let sent = first(&mut publisher_events, |e| match e {
         otter_rtc::PublisherEvent::VideoNetworkStats(s) if s.packets > 0 => Some(s),
@@ -446,29 +462,16 @@ async fn a_forced_mute_stops_the_publishers_audio() {
 /// sent at once, end in the state of the last one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hundred_quick_toggles_end_in_the_last_state() {
-    let server = TestServer::start().await;
-    let sid = server.new_session_id();
-    let publisher_client = server.client(&sid, Role::Publisher, "").await;
-    let publisher = publisher_client.session.publish(pattern()).await.unwrap();
-    let viewer = server.client(&sid, Role::Subscriber, "").await;
-    let sub = viewer
-        .session
-        .subscribe(publisher.stream(), SubscriberProperties::default())
-        .await
-        .unwrap();
-    frames_beyond(&sub, 3).await;
+    let call = call().await;
+    let sub = &call.sub;
+    frames_beyond(sub, 3).await;
     // 0: on, 1: off, …, 99: off.
     let toggles = (0..100).map(|i| sub.set_subscribe(None, Some(i % 2 == 0)));
     for result in futures_util::future::join_all(toggles).await {
         result.unwrap();
     }
-    no_frames_for(
-        &sub,
-        Duration::from_millis(700),
-        Duration::from_millis(1500),
-    )
-    .await;
+    no_frames_for(sub, Duration::from_millis(700), Duration::from_millis(1500)).await;
     sub.set_subscribe(None, Some(true)).await.unwrap();
     let n = sub.stats().frames_decoded;
-    frames_beyond(&sub, n + 3).await;
+    frames_beyond(sub, n + 3).await;
 }

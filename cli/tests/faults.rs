@@ -95,6 +95,23 @@ fn join(url: &str, session: &str, extra: &[&str]) -> Running {
     join_with(&[], &[], url, session, extra)
 }
 
+/// `otter join` publishing a small test pattern with `audio`, subscribing to nothing.
+fn publish_pattern(url: &str, session: &str, audio: &str) -> Running {
+    let args = [
+        "--publish",
+        "test-pattern",
+        "--audio",
+        audio,
+        "--resolution",
+        "160x120",
+    ];
+    join(
+        url,
+        session,
+        &[&args[..], &["--fps", "10", "--subscribe", "none"]].concat(),
+    )
+}
+
 fn join_with(
     wrapper: &[&str],
     env: &[(&str, &str)],
@@ -163,22 +180,7 @@ fn a_killed_publishers_stream_is_gone_within_ten_seconds() {
     let config = Config::new("publisher", "", 0);
     let (_server, url) = serve(&config, 0);
     let session = new_session(&url);
-    let mut publisher = join(
-        &url,
-        &session,
-        &[
-            "--publish",
-            "test-pattern",
-            "--audio",
-            "none",
-            "--resolution",
-            "160x120",
-            "--fps",
-            "10",
-            "--subscribe",
-            "none",
-        ],
-    );
+    let mut publisher = publish_pattern(&url, &session, "none");
     let created = publisher.expect("stream_created", |v| v["publisher"] == true);
     let stream_id = created["stream_id"].as_str().unwrap().to_owned();
     let viewer = join(&url, &session, &["--duration", "60"]);
@@ -241,22 +243,7 @@ fn media_returns_after_the_media_port_is_black_holed_for_five_seconds() {
     let config = Config::new("blackhole", "", udp);
     let (_server, url) = serve(&config, 0);
     let session = new_session(&url);
-    let _publisher = join(
-        &url,
-        &session,
-        &[
-            "--publish",
-            "test-pattern",
-            "--audio",
-            "tone:440",
-            "--resolution",
-            "160x120",
-            "--fps",
-            "10",
-            "--subscribe",
-            "none",
-        ],
-    );
+    let _publisher = publish_pattern(&url, &session, "tone:440");
     let viewer = join(&url, &session, &["--duration", "90"]);
     // Reads the viewer's lines for `wait`: the latest decoded-frame count, and anything that would
     // mean the call was lost or re-joined.
