@@ -17,29 +17,21 @@ pub enum SfuEvent {
     SubscriberGone(String),
 }
 
-/// The sending side, kept by the router.
+/// The sending side, kept by the media task.
 pub(crate) struct Events {
-    tx: Option<mpsc::Sender<SfuEvent>>,
+    tx: mpsc::Sender<SfuEvent>,
 }
 
 impl Events {
     pub(crate) fn new() -> (Self, mpsc::Receiver<SfuEvent>) {
         let (tx, rx) = mpsc::channel(EVENT_QUEUE);
-        (Self { tx: Some(tx) }, rx)
+        (Self { tx }, rx)
     }
 
     /// Never blocks the media task: with the queue full (nobody listening), the event is dropped.
     pub(crate) fn send(&self, event: SfuEvent) {
-        let Some(tx) = &self.tx else {
-            return;
-        };
-        if let Err(mpsc::error::TrySendError::Full(e)) = tx.try_send(event) {
+        if let Err(mpsc::error::TrySendError::Full(e)) = self.tx.try_send(event) {
             tracing::warn!(event = ?e, "SFU event queue full; event dropped");
         }
-    }
-
-    /// Stops reporting (the SFU is shutting down).
-    pub(crate) fn mute(&mut self) {
-        self.tx = None;
     }
 }

@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::command::Command;
-use super::engine::{self, Inputs};
+use super::engine::{self, Io};
 use super::event::{Events, SfuEvent};
 use super::router::Router;
 use super::stats::Counters;
@@ -104,22 +104,22 @@ impl Sfu {
         };
         let (events, events_rx) = Events::new();
         let router = Router::new(
-            transport,
             counters.clone(),
             cert,
             candidates,
             (config.connect_deadline, config.media_timeout),
-            events,
         );
         let (commands, commands_rx) = mpsc::channel(COMMAND_QUEUE);
-        let inputs = Inputs {
+        let io = Io {
             udp,
             udp_local: udp_public,
             commands: commands_rx,
             tcp,
+            transport,
+            events,
         };
         let task = tokio::spawn(async move {
-            engine::run(router, inputs).await;
+            engine::run(router, io).await;
             if let Some(t) = tcp_task {
                 t.abort();
             }

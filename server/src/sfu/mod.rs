@@ -6,13 +6,15 @@
 //!
 //! - [`Sfu`] (`handle.rs`) is the cheap, cloneable handle; its async methods send a `Command`
 //!   (`command.rs`) over a bounded channel and await the reply.
-//! - The media task (`engine.rs`) owns the socket's receive side and the `Router` (`router.rs`), and
-//!   waits for a command, a datagram, a TCP frame (`tcp.rs`) or the earliest str0m timer.
+//! - The media task (`engine.rs`) owns the sockets and drives the `Router` (`router.rs`): it waits for a
+//!   command, a datagram, a TCP frame (`tcp.rs`) or the earliest str0m timer, hands it over with the
+//!   time, then sends what the router queued (`transport.rs`) and reports what ended.
+//! - The router is sans-IO like str0m: it takes `now`, never reads the clock, owns no socket and
+//!   spawns nothing, so `tests/` runs whole calls on it in simulated time (`tests/sim.rs`).
 //! - `router.rs` keeps every peer (`peer.rs`: a str0m `Rtc` in RTP mode plus its role) and the indexes
 //!   over them; `pump.rs` is the packet path: demultiplex (a route per remote address, opened only by a
 //!   STUN request naming one of our ICE ufrags: `demux.rs`), feed, drain to `Timeout`, and fan
 //!   publisher packets out to subscribers. Peers that do not connect within a deadline are removed.
-//!   `transport.rs` sends what str0m emits.
 //! - Per subscriber track, `track.rs` rewrites sequence numbers and payload types and gates video on a
 //!   keyframe (`keyframe.rs`) after a (re)start; str0m allocates the SSRC, keeps the send buffer and
 //!   answers NACKs. Keyframe requests (a subscriber connecting or resuming video, or sending PLI/FIR)
@@ -35,6 +37,8 @@ mod pump;
 mod router;
 mod stats;
 mod tcp;
+#[cfg(test)]
+mod tests;
 mod track;
 mod transport;
 

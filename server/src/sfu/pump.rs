@@ -82,8 +82,8 @@ impl Router {
                 tracing::debug!(peer = id.0, error = %e, "input rejected");
             }
         }
-        self.drain(id);
-        self.process_queue();
+        self.drain(id, now);
+        self.process_queue(now);
     }
 
     /// Advance every peer whose timer is due.
@@ -103,10 +103,10 @@ impl Router {
                     peer.rtc.disconnect();
                 }
             }
-            self.drain(id);
+            self.drain(id, now);
         }
         self.scratch = due;
-        self.process_queue();
+        self.process_queue(now);
         self.sweep(now);
     }
 
@@ -120,10 +120,10 @@ impl Router {
 
     /// Poll one peer to `Timeout`, sending its transmits and turning its events into state changes or
     /// queued work.
-    pub(crate) fn drain(&mut self, id: PeerId) {
+    pub(crate) fn drain(&mut self, id: PeerId, now: Instant) {
         let Router {
             peers,
-            transport,
+            outbox,
             queue,
             counters,
             ..
@@ -134,7 +134,7 @@ impl Router {
         loop {
             if !peer.rtc.is_alive() {
                 // Swept on the next timer pass.
-                peer.timeout = Instant::now();
+                peer.timeout = now;
                 return;
             }
             match peer.rtc.poll_output() {
@@ -142,7 +142,7 @@ impl Router {
                     peer.timeout = t;
                     return;
                 }
-                Ok(Output::Transmit(t)) => transport.send(&t),
+                Ok(Output::Transmit(t)) => outbox.push_back(t),
                 Ok(Output::Event(event)) => on_event(id, peer, event, queue, counters),
                 Err(e) => {
                     tracing::warn!(peer = id.0, error = %e, "peer failed; disconnecting");
@@ -153,7 +153,7 @@ impl Router {
     }
 
     /// Apply queued work until none is left (forwarding can queue keyframe requests and vice versa).
-    pub(crate) fn process_queue(&mut self) {
+    pub(crate) fn process_queue(&mut self, now: Instant) {
         while let Some(item) = self.queue.pop_front() {
             match item {
                 Propagate::Rtp {
@@ -161,8 +161,8 @@ impl Router {
                     kind,
                     params,
                     packet,
-                } => self.fan_out(from, kind, &params, &packet),
-                Propagate::Keyframe { publisher } => self.request_keyframe(publisher),
+                } => self.fan_out(from, kind, &params, &packet, now),
+                Propagate::Keyframe { publisher } => self.request_keyframe(publisher, now),
             }
         }
     }
@@ -174,6 +174,7 @@ impl Router {
         kind: MediaKind,
         params: &PayloadParams,
         packet: &RtpPacket,
+        now: Instant,
     ) {
         // Borrow the list out of the publisher (no copy) so subscribers can be mutated meanwhile.
         let subscribers = match self.peers.get_mut(&from) {
@@ -188,7 +189,7 @@ impl Router {
             match self.write_to(sub, kind, params, packet) {
                 Some(Admit::Forward(_)) => {
                     Counters::bump(&self.counters.forwarded);
-                    self.drain(sub);
+                    self.drain(sub, now);
                 }
                 Some(Admit::NeedKeyframe) => {
                     Counters::bump(&self.counters.dropped);
@@ -207,7 +208,7 @@ impl Router {
             p.subscribers.extend(added);
         }
         if want_keyframe {
-            self.request_keyframe(from);
+            self.request_keyframe(from, now);
         }
     }
 
@@ -267,7 +268,7 @@ impl Router {
     }
 
     /// Send a PLI to a publisher's video track, at most once per [`KEYFRAME_REQUEST_INTERVAL`].
-    fn request_keyframe(&mut self, publisher: PeerId) {
+    fn request_keyframe(&mut self, publisher: PeerId, now: Instant) {
         let Some(Peer {
             rtc,
             role: Role::Publisher(p),
@@ -276,7 +277,6 @@ impl Router {
         else {
             return;
         };
-        let now = Instant::now();
         if p.last_keyframe_request
             .is_some_and(|t| now.duration_since(t) < KEYFRAME_REQUEST_INTERVAL)
         {
@@ -292,7 +292,7 @@ impl Router {
         rx.request_keyframe(KeyframeRequestKind::Pli);
         p.last_keyframe_request = Some(now);
         tracing::debug!(peer = publisher.0, "keyframe requested");
-        self.drain(publisher);
+        self.drain(publisher, now);
     }
 }
 

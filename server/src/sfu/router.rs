@@ -1,6 +1,9 @@
 //! The SFU's state: every peer connection, which stream each publishes or receives, and the demux
-//! table. Commands from the handle land here ([`Router::command`]); packets and timers go through the
-//! pump (`pump.rs`), which is the other half of this type's `impl`.
+//! table. It is sans-IO, like str0m under it: every method takes `now`, nothing here reads the clock,
+//! owns a socket or spawns. What it has to send waits in [`Router::poll_transmit`] and what it has to
+//! report in [`Router::poll_event`]; the media task (`engine.rs`) does the I/O, and the tests in
+//! `tests/` drive it in simulated time. Packets and timers go through the pump (`pump.rs`), the other
+//! half of this type's `impl`.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -11,16 +14,14 @@ use std::time::{Duration, Instant};
 use str0m::change::SdpOffer;
 use str0m::config::DtlsCert;
 use str0m::media::{MediaKind, Mid};
-use str0m::net::Protocol;
+use str0m::net::{Protocol, Transmit};
 use str0m::Candidate;
 
-use super::command::Command;
-use super::event::{Events, SfuEvent};
+use super::event::SfuEvent;
 use super::peer::{new_rtc, Peer, PeerId, Publisher, Role, Subscriber, TrackIn};
 use super::pump::Propagate;
 use super::stats::Counters;
 use super::track::TrackOut;
-use super::transport::Transport;
 use super::SfuError;
 
 /// All peers and the indexes over them. Owned by the media task; never shared.
@@ -37,12 +38,14 @@ pub(crate) struct Router {
     connect_deadline: Duration,
     /// How long a connected peer may stay silent.
     media_timeout: Duration,
-    /// Media that ended on its own, for the hub.
-    events: Events,
+    /// Media that ended on its own, for the hub; `None` once shutting down (nobody is told then).
+    events: Option<VecDeque<SfuEvent>>,
     /// Work produced while draining one peer that must be applied to others (forwarding, keyframe
     /// requests); kept outside the peers so no two `Rtc`s are borrowed at once.
     pub(crate) queue: VecDeque<Propagate>,
-    pub(crate) transport: Transport,
+    /// What str0m emitted, until the driver sends it. Moving a `Transmit` in and out reuses the
+    /// deque's buffer: no allocation per packet beyond str0m's own.
+    pub(crate) outbox: VecDeque<Transmit>,
     pub(crate) counters: Arc<Counters>,
     cert: DtlsCert,
     candidates: Vec<Candidate>,
@@ -51,26 +54,25 @@ pub(crate) struct Router {
 }
 
 impl Router {
+    /// `timers` are the connect deadline and the media timeout.
     pub(crate) fn new(
-        transport: Transport,
         counters: Arc<Counters>,
         cert: DtlsCert,
         candidates: Vec<Candidate>,
         timers: (Duration, Duration),
-        events: Events,
     ) -> Router {
         Router {
             by_ufrag: HashMap::new(),
             connect_deadline: timers.0,
             media_timeout: timers.1,
-            events,
+            events: Some(VecDeque::new()),
+            outbox: VecDeque::new(),
             peers: HashMap::new(),
             next_id: 1,
             streams: HashMap::new(),
             subscriptions: HashMap::new(),
             routes: HashMap::new(),
             queue: VecDeque::new(),
-            transport,
             counters,
             cert,
             candidates,
@@ -78,58 +80,48 @@ impl Router {
         }
     }
 
-    /// Apply one request from the handle. `Shutdown` is handled by the engine loop.
-    pub(crate) fn command(&mut self, command: Command) {
-        match command {
-            Command::Publish {
-                stream_id,
-                offer,
-                reply,
-            } => {
-                let _ = reply.send(self.publish(stream_id, &offer));
-            }
-            Command::Subscribe {
-                subscription_id,
-                stream_id,
-                offer,
-                audio,
-                video,
-                reply,
-            } => {
-                let result = self.subscribe(subscription_id, &stream_id, &offer, audio, video);
-                let _ = reply.send(result);
-            }
-            Command::SetForwarding {
-                subscription_id,
-                audio,
-                video,
-                reply,
-            } => {
-                let _ = reply.send(self.set_forwarding(&subscription_id, audio, video));
-            }
-            Command::Unsubscribe {
-                subscription_id,
-                reply,
-            } => {
-                if let Some(id) = self.subscriptions.get(&subscription_id).copied() {
-                    self.remove_peer(id);
-                }
-                let _ = reply.send(());
-            }
-            Command::Unpublish { stream_id, reply } => {
-                if let Some(id) = self.streams.get(&stream_id).copied() {
-                    self.remove_peer(id);
-                }
-                let _ = reply.send(());
-            }
-            Command::Shutdown { reply } => {
-                self.close_all();
-                let _ = reply.send(());
-            }
+    /// The next datagram or TCP frame to send.
+    pub(crate) fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.outbox.pop_front()
+    }
+
+    /// The next media ending to report.
+    pub(crate) fn poll_event(&mut self) -> Option<SfuEvent> {
+        self.events.as_mut()?.pop_front()
+    }
+
+    fn report(&mut self, event: SfuEvent) {
+        if let Some(events) = &mut self.events {
+            events.push_back(event);
         }
     }
 
-    fn publish(&mut self, stream_id: String, offer: &str) -> Result<String, SfuError> {
+    /// A connection the address came over is gone (ICE-TCP): forget its route.
+    pub(crate) fn forget_route(&mut self, proto: Protocol, remote: std::net::SocketAddr) {
+        self.routes.remove(&(proto, remote));
+    }
+
+    /// Close the subscription's peer connection. Unknown ids are ignored.
+    pub(crate) fn unsubscribe(&mut self, subscription_id: &str) {
+        if let Some(id) = self.subscriptions.get(subscription_id).copied() {
+            self.remove_peer(id);
+        }
+    }
+
+    /// Close the stream's publisher peer (its subscribers go with it). Unknown ids are ignored.
+    pub(crate) fn unpublish(&mut self, stream_id: &str) {
+        if let Some(id) = self.streams.get(stream_id).copied() {
+            self.remove_peer(id);
+        }
+    }
+
+    /// Accept a publisher's offer for `stream_id`; returns the SDP answer.
+    pub(crate) fn publish(
+        &mut self,
+        stream_id: String,
+        offer: &str,
+        now: Instant,
+    ) -> Result<String, SfuError> {
         if self.streams.contains_key(&stream_id) {
             return Err(SfuError::StreamExists);
         }
@@ -139,7 +131,7 @@ impl Router {
             subscribers: Vec::new(),
             last_keyframe_request: None,
         });
-        let (id, answer) = self.accept(offer, role)?;
+        let (id, answer) = self.accept(offer, role, now)?;
         let has_tracks =
             matches!(&self.peers[&id].role, Role::Publisher(p) if !p.tracks.is_empty());
         if !has_tracks {
@@ -153,13 +145,14 @@ impl Router {
         Ok(answer)
     }
 
-    fn subscribe(
+    /// Accept a subscriber's offer for `stream_id`; `audio`/`video` say what is forwarded from the start.
+    pub(crate) fn subscribe(
         &mut self,
         subscription_id: String,
         stream_id: &str,
         offer: &str,
-        audio: bool,
-        video: bool,
+        (audio, video): (bool, bool),
+        now: Instant,
     ) -> Result<String, SfuError> {
         if self.subscriptions.contains_key(&subscription_id) {
             return Err(SfuError::SubscriptionExists);
@@ -173,7 +166,7 @@ impl Router {
             want_video: video,
             tracks: Vec::new(),
         });
-        let (id, answer) = self.accept(offer, role)?;
+        let (id, answer) = self.accept(offer, role, now)?;
         let has_tracks =
             matches!(&self.peers[&id].role, Role::Subscriber(s) if !s.tracks.is_empty());
         if !has_tracks {
@@ -195,10 +188,14 @@ impl Router {
     }
 
     /// Negotiate `offer_text` on a new `Rtc`, record its m-lines, register it and drain it.
-    fn accept(&mut self, offer_text: &str, role: Role) -> Result<(PeerId, String), SfuError> {
+    fn accept(
+        &mut self,
+        offer_text: &str,
+        role: Role,
+        now: Instant,
+    ) -> Result<(PeerId, String), SfuError> {
         let offer =
             SdpOffer::from_sdp_string(offer_text).map_err(|e| SfuError::BadSdp(e.to_string()))?;
-        let now = Instant::now();
         let mut rtc = new_rtc(&self.cert, now);
         for candidate in &self.candidates {
             rtc.add_local_candidate(candidate.clone());
@@ -231,16 +228,17 @@ impl Router {
         self.counters
             .peers
             .store(self.peers.len() as u64, Ordering::Relaxed);
-        self.drain(id);
-        self.process_queue();
+        self.drain(id, now);
+        self.process_queue(now);
         Ok((id, answer))
     }
 
-    fn set_forwarding(
+    /// Switch forwarding of each kind to one subscriber; resuming video asks for a keyframe.
+    pub(crate) fn set_forwarding(
         &mut self,
         subscription_id: &str,
-        audio: bool,
-        video: bool,
+        (audio, video): (bool, bool),
+        now: Instant,
     ) -> Result<(), SfuError> {
         let id = *self
             .subscriptions
@@ -266,7 +264,7 @@ impl Router {
         if video_resumed && sub.connected {
             if let Some(publisher) = sub.publisher {
                 self.queue.push_back(Propagate::Keyframe { publisher });
-                self.process_queue();
+                self.process_queue(now);
             }
         }
         Ok(())
@@ -286,7 +284,7 @@ impl Router {
                 if self.streams.get(&p.stream_id) == Some(&id) {
                     self.streams.remove(&p.stream_id);
                 }
-                self.events.send(SfuEvent::PublisherGone(p.stream_id));
+                self.report(SfuEvent::PublisherGone(p.stream_id));
                 for sub in p.subscribers {
                     self.remove_peer(sub);
                 }
@@ -303,8 +301,7 @@ impl Router {
                 {
                     p.subscribers.retain(|x| *x != id);
                 }
-                self.events
-                    .send(SfuEvent::SubscriberGone(s.subscription_id));
+                self.report(SfuEvent::SubscriberGone(s.subscription_id));
             }
         }
         self.routes.retain(|_, peer| *peer != id);
@@ -338,13 +335,12 @@ impl Router {
 
     /// Close every peer (shutdown: nobody is told).
     pub(crate) fn close_all(&mut self) {
-        self.events.mute();
+        self.events = None;
         let ids: Vec<PeerId> = self.peers.keys().copied().collect();
         for id in ids {
             self.remove_peer(id);
         }
         self.queue.clear();
-        self.transport.tcp.clear();
     }
 }
 
