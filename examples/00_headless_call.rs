@@ -67,7 +67,7 @@ async fn main() {
             &session_id,
             &options,
             TokenFormat::Jwt,
-            tokens::unix_now(),
+            otter_server::clock::unix_secs(),
         )
         .expect("valid token")
     };

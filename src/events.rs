@@ -1,7 +1,8 @@
 //! What a session reports (API.md §2.2): one enum, delivered on a broadcast channel.
 
 use otter_protocol::{
-    Connection, DisconnectReason, OtError, SessionId, Stream, StreamDestroyedReason, StreamId,
+    Connection, DisconnectReason, OtError, SessionId, Stream, StreamChange, StreamDestroyedReason,
+    StreamId,
 };
 
 /// `session_connected`: this client joined.
@@ -76,12 +77,9 @@ pub struct StreamPropertyChangedEvent {
     pub session_id: SessionId,
     /// The stream after the change.
     pub stream: Stream,
-    /// `has_audio`, `has_video`, `video_dimensions` or `video_type`.
-    pub changed_property: String,
-    /// The value before.
-    pub old_value: serde_json::Value,
-    /// The value after.
-    pub new_value: serde_json::Value,
+    /// Which property changed, from what, to what; [`StreamChange::name`] is OpenTok's
+    /// `changedProperty` in snake case.
+    pub change: StreamChange,
 }
 
 /// `signal`.

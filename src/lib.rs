@@ -44,7 +44,7 @@ pub use events::*;
 pub use options::{IceConfig, IceServer, IncludeServers, SessionOptions, TransportPolicy};
 pub use otter_protocol::{
     Connection, ConnectionId, DisconnectReason, ErrorCode, OtError, Role, SessionId, Stream,
-    StreamDestroyedReason, StreamId, VideoType,
+    StreamChange, StreamDestroyedReason, StreamId, VideoType,
 };
 pub use publisher::{
     AudioSourceChoice, CameraPosition, PreferredCodecs, Publisher, PublisherEvent,

@@ -9,8 +9,9 @@ use common::proxy::FaultProxy;
 use common::*;
 use otter_protocol::Role;
 use otter_rtc::{
-    AudioSourceChoice, PublisherProperties, SessionEvent, SessionOptions, StreamDestroyedReason,
-    Subscriber, SubscriberEvent, SubscriberProperties, VideoReason, VideoSourceChoice,
+    AudioSourceChoice, PublisherProperties, SessionEvent, SessionOptions, StreamChange,
+    StreamDestroyedReason, Subscriber, SubscriberEvent, SubscriberProperties, VideoReason,
+    VideoSourceChoice,
 };
 
 fn pattern() -> PublisherProperties {
@@ -190,13 +191,14 @@ async fn video_off_and_on_at_the_publisher_and_at_one_subscriber() {
     publisher.set_publish_video(false).await.unwrap();
     let changed = a
         .wait("has_video change", |e| match e {
-            SessionEvent::StreamPropertyChanged(p) if p.changed_property == "has_video" => {
-                Some(p.new_value.clone())
-            }
+            SessionEvent::StreamPropertyChanged(p) => match p.change {
+                StreamChange::HasVideo { new_value, .. } => Some(new_value),
+                _ => None,
+            },
             _ => None,
         })
         .await;
-    assert_eq!(changed, serde_json::json!(false));
+    assert!(!changed);
     next_subscriber_event(
         &mut events_a,
         SubscriberEvent::VideoDisabled(VideoReason::PublishVideo),
@@ -289,13 +291,14 @@ async fn media_rides_through_a_signalling_reconnect() {
     publisher.set_publish_audio(false).await.unwrap();
     let changed = viewer
         .wait("has_audio change", |e| match e {
-            SessionEvent::StreamPropertyChanged(p) if p.changed_property == "has_audio" => {
-                Some(p.new_value.clone())
-            }
+            SessionEvent::StreamPropertyChanged(p) => match p.change {
+                StreamChange::HasAudio { new_value, .. } => Some(new_value),
+                _ => None,
+            },
             _ => None,
         })
         .await;
-    assert_eq!(changed, serde_json::json!(false));
+    assert!(!changed);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -315,13 +318,14 @@ async fn size_rate_and_bitrate_change_on_a_live_publisher() {
     publisher.set_resolution(160, 120).await.unwrap();
     let dims = viewer
         .wait("video_dimensions change", |e| match e {
-            SessionEvent::StreamPropertyChanged(p) if p.changed_property == "video_dimensions" => {
-                Some(p.new_value.clone())
-            }
+            SessionEvent::StreamPropertyChanged(p) => match p.change {
+                StreamChange::VideoDimensions { new_value, .. } => Some(new_value),
+                _ => None,
+            },
             _ => None,
         })
         .await;
-    assert_eq!(dims, serde_json::json!([160, 120]));
+    assert_eq!(dims, (160, 120));
     let start = Instant::now();
     while (sub.stats().width, sub.stats().height) != (160, 120) {
         assert!(

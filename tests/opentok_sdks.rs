@@ -12,7 +12,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use common::*;
-use otter_rtc::{DisconnectReason, Session, SessionEvent, VideoType};
+use otter_rtc::{DisconnectReason, Session, SessionEvent, StreamChange, VideoType};
 use serde_json::{json, Value};
 
 fn compat_dir() -> PathBuf {
@@ -194,13 +194,14 @@ async fn drive(command: Command, sdk: &str) {
     );
     let muted = member
         .wait("has_audio off", |e| match e {
-            SessionEvent::StreamPropertyChanged(p) if p.changed_property == "has_audio" => {
-                Some(p.new_value.clone())
-            }
+            SessionEvent::StreamPropertyChanged(p) => match p.change {
+                StreamChange::HasAudio { new_value, .. } => Some(new_value),
+                _ => None,
+            },
             _ => None,
         })
         .await;
-    assert_eq!(muted, json!(false));
+    assert!(!muted);
     let told = moderator
         .wait("mute_forced", |e| match e {
             SessionEvent::MuteForced(m) => Some(m.stream_id.clone()),

@@ -214,12 +214,14 @@ async fn the_server_checks_signals_too() {
         (1, "bad type", "x".to_string()),
         (2, "ok", "y".repeat(8193)),
     ] {
-        let m = ClientMessage::Signal {
+        let m = ClientMessage::request(
             id,
-            to: None,
-            signal_type: signal_type.into(),
-            data,
-        };
+            otter_protocol::Request::Signal {
+                to: None,
+                signal_type: signal_type.into(),
+                data,
+            },
+        );
         ws.send(Message::Text(m.encode().into())).await.unwrap();
     }
     while replies.len() < 2 {
@@ -281,7 +283,7 @@ async fn tokens_are_checked() {
     let server = TestServer::start().await;
     let sid = server.new_session_id();
     let project = &server.server.state().config.projects[0];
-    let now = otter_server::tokens::unix_now();
+    let now = otter_server::clock::unix_secs();
 
     // Both formats are accepted.
     for format in [TokenFormat::Jwt, TokenFormat::Legacy] {

@@ -150,7 +150,7 @@ pub fn token(session: &SessionId) -> String {
             ..Default::default()
         },
         TokenFormat::Jwt,
-        tokens::unix_now(),
+        otter_server::clock::unix_secs(),
     )
     .expect("bench tokens are valid")
 }

@@ -59,9 +59,10 @@ pub fn event_json(event: &SessionEvent) -> Value {
         }
         SessionEvent::StreamPropertyChanged(e) => {
             stream_fields(&mut m, &e.stream);
-            m.insert("changed_property".into(), json!(e.changed_property));
-            m.insert("old_value".into(), e.old_value.clone());
-            m.insert("new_value".into(), e.new_value.clone());
+            // `changed_property`, `old_value`, `new_value`: the wire's own flat shape.
+            if let serde_json::Value::Object(change) = json!(e.change) {
+                m.extend(change);
+            }
             Some(&e.session_id)
         }
         SessionEvent::Signal(e) => {

@@ -53,7 +53,7 @@ pub async fn create(args: CreateArgs) -> anyhow::Result<ExitCode> {
         .post(format!("{}/session/create", args.url.trim_end_matches('/')))
         .header(
             "X-OPENTOK-AUTH",
-            tokens::mint_rest_auth(&project, tokens::unix_now()),
+            tokens::mint_rest_auth(&project, otter_server::clock::unix_secs()),
         )
         .header("Accept", "application/json")
         .form(&form)
@@ -120,8 +120,14 @@ pub fn token(args: TokenArgs) -> anyhow::Result<ExitCode> {
     } else {
         TokenFormat::Jwt
     };
-    let token = tokens::mint(&project, &session, &options, format, tokens::unix_now())
-        .context("cannot make the token")?;
+    let token = tokens::mint(
+        &project,
+        &session,
+        &options,
+        format,
+        otter_server::clock::unix_secs(),
+    )
+    .context("cannot make the token")?;
     println!("{token}");
     Ok(ExitCode::SUCCESS)
 }

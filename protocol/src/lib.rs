@@ -9,6 +9,8 @@
 //! - [`limits`]: the sizes of everything a client names (stream names), checked on both ends.
 //! - [`token`]: the claims a token carries, independent of its encoding.
 //! - [`messages`]: [`ClientMessage`] and [`ServerMessage`], JSON text frames over a WebSocket at [`SIGNAL_PATH`].
+//! - [`request`]: [`Request`], what a joined client asks, sent in an [`Envelope`] with its id.
+//! - [`stream_change`]: [`StreamChange`], a typed stream-property change.
 //!
 //! The first message a client sends ([`ClientMessage::Connect`] or [`ClientMessage::Resume`]) carries
 //! [`PROTOCOL_VERSION`]; every inbound frame is limited to [`MAX_FRAME_BYTES`] before it is parsed.
@@ -18,15 +20,19 @@ pub mod ids;
 pub mod limits;
 pub mod messages;
 pub mod objects;
+pub mod request;
 pub mod roster;
 pub mod session_id;
 pub mod signal;
+pub mod stream_change;
 pub mod token;
 
 pub use error::{ErrorCode, OtError};
 pub use ids::{ConnectionId, IdError, SessionId, StreamId, SubscriptionId};
 pub use messages::{ClientMessage, DecodeError, ServerMessage};
 pub use objects::{Connection, DisconnectReason, Role, Stream, StreamDestroyedReason, VideoType};
+pub use request::{Envelope, Request};
+pub use stream_change::StreamChange;
 pub use token::TokenClaims;
 
 /// The protocol version a client announces in its first message. The server refuses others.

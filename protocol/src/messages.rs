@@ -9,10 +9,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::OtError;
-use crate::ids::{ConnectionId, SessionId, StreamId, SubscriptionId};
-use crate::objects::{
-    Connection, DisconnectReason, Role, Stream, StreamDestroyedReason, VideoType,
-};
+use crate::ids::{ConnectionId, SessionId, StreamId};
+use crate::objects::{Connection, DisconnectReason, Role, Stream, StreamDestroyedReason};
+use crate::request::{Envelope, Request};
+use crate::stream_change::StreamChange;
 use crate::MAX_FRAME_BYTES;
 
 /// A client → server message.
@@ -42,108 +42,6 @@ pub enum ClientMessage {
         /// The secret the server gave in [`ServerMessage::Connected`]; proves this is the same client.
         resume_key: String,
     },
-    /// Send a signal to everyone (`to` = None) or to one connection.
-    Signal {
-        /// Request ID, echoed in the reply.
-        id: u64,
-        /// Target connection; None = everyone, the sender included.
-        to: Option<ConnectionId>,
-        /// The signal's type (may be empty).
-        signal_type: String,
-        /// The signal's data.
-        data: String,
-    },
-    /// Announce a published stream (media negotiation comes with the media layer).
-    Publish {
-        /// Request ID, echoed in the reply.
-        id: u64,
-        /// The stream's name.
-        name: String,
-        /// Whether audio is published.
-        has_audio: bool,
-        /// Whether video is published.
-        has_video: bool,
-        /// What the video shows.
-        video_type: VideoType,
-        /// Video width and height.
-        video_dimensions: (u32, u32),
-        /// The publisher's SDP offer (send-only audio and/or video) for the server's media router;
-        /// None announces the stream without media.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        sdp_offer: Option<String>,
-    },
-    /// Receive a stream's media: the server answers the client's offer (receive-only audio and video).
-    Subscribe {
-        /// Request ID, echoed in the reply (which carries the SDP answer).
-        id: u64,
-        /// Chosen by the client, unique among its subscriptions.
-        subscription_id: SubscriptionId,
-        /// The stream to receive.
-        stream_id: StreamId,
-        /// The subscriber's SDP offer.
-        sdp_offer: String,
-        /// Forward the stream's audio.
-        audio: bool,
-        /// Forward the stream's video.
-        video: bool,
-    },
-    /// Turn a subscription's audio or video forwarding on or off.
-    UpdateSubscription {
-        /// Request ID, echoed in the reply.
-        id: u64,
-        /// The subscription.
-        subscription_id: SubscriptionId,
-        /// New audio setting, if changing.
-        audio: Option<bool>,
-        /// New video setting, if changing.
-        video: Option<bool>,
-    },
-    /// Stop receiving a stream.
-    Unsubscribe {
-        /// Request ID, echoed in the reply.
-        id: u64,
-        /// The subscription.
-        subscription_id: SubscriptionId,
-    },
-    /// Change a published stream's audio/video flags or dimensions.
-    UpdateStream {
-        /// Request ID, echoed in the reply.
-        id: u64,
-        /// The stream to change; must be this connection's.
-        stream_id: StreamId,
-        /// New `has_audio`, if changing.
-        has_audio: Option<bool>,
-        /// New `has_video`, if changing.
-        has_video: Option<bool>,
-        /// New dimensions, if changing.
-        video_dimensions: Option<(u32, u32)>,
-    },
-    /// End a published stream.
-    Unpublish {
-        /// Request ID, echoed in the reply.
-        id: u64,
-        /// The stream to end; this connection's own, or any for a moderator.
-        stream_id: StreamId,
-    },
-    /// Moderator: remove a connection from the session.
-    ForceDisconnect {
-        /// Request ID, echoed in the reply.
-        id: u64,
-        /// The connection to remove.
-        connection_id: ConnectionId,
-    },
-    /// Moderator: mute one stream, or every stream but the excluded ones, or lift a mute-all.
-    ForceMute {
-        /// Request ID, echoed in the reply.
-        id: u64,
-        /// One stream; None = all streams.
-        stream_id: Option<StreamId>,
-        /// With `stream_id` None: streams left alone.
-        #[serde(default)]
-        excluded_stream_ids: Vec<StreamId>,
-        /// false = lift a mute-all.
-        active: bool,
-    },
     /// Heartbeat; the server answers with [`ServerMessage::Pong`].
     Ping {
         /// Opaque value echoed back.
@@ -156,6 +54,9 @@ pub enum ClientMessage {
     },
     /// Leave the session on purpose. The server closes the socket after it.
     Leave,
+    /// A request that expects a [`ServerMessage::Reply`]; flat on the wire (see [`crate::request`]).
+    #[serde(untagged)]
+    Request(Envelope),
 }
 
 /// A server → client message.
@@ -239,12 +140,9 @@ pub enum ServerMessage {
     StreamPropertyChanged {
         /// The stream after the change.
         stream: Stream,
-        /// `hasAudio`-style name in snake case: `has_audio`, `has_video`, `video_dimensions`, `video_type`.
-        changed_property: String,
-        /// The value before.
-        old_value: serde_json::Value,
-        /// The value after.
-        new_value: serde_json::Value,
+        /// What changed; flat on the wire (`changed_property`, `old_value`, `new_value`).
+        #[serde(flatten)]
+        change: StreamChange,
     },
     /// A signal arrived.
     Signal {
@@ -324,15 +222,7 @@ impl ClientMessage {
     /// The request's `id`, for the messages that expect a [`ServerMessage::Reply`].
     pub fn request_id(&self) -> Option<u64> {
         match self {
-            ClientMessage::Signal { id, .. }
-            | ClientMessage::Publish { id, .. }
-            | ClientMessage::Subscribe { id, .. }
-            | ClientMessage::UpdateSubscription { id, .. }
-            | ClientMessage::Unsubscribe { id, .. }
-            | ClientMessage::UpdateStream { id, .. }
-            | ClientMessage::Unpublish { id, .. }
-            | ClientMessage::ForceDisconnect { id, .. }
-            | ClientMessage::ForceMute { id, .. } => Some(*id),
+            ClientMessage::Request(envelope) => Some(envelope.id),
             ClientMessage::Connect { .. }
             | ClientMessage::Resume { .. }
             | ClientMessage::Ping { .. }
@@ -341,9 +231,22 @@ impl ClientMessage {
         }
     }
 
+    /// A request with its id.
+    pub fn request(id: u64, request: Request) -> Self {
+        ClientMessage::Request(Envelope { id, request })
+    }
+
     /// Parses a frame, enforcing [`MAX_FRAME_BYTES`].
     pub fn decode(text: &str) -> Result<Self, DecodeError> {
-        decode(text)
+        decode(text).map_err(|e| match e {
+            // serde can only say "no variant matched" of the untagged request; parsing the frame as a
+            // request again names what is wrong with it (a missing field, an unknown type).
+            DecodeError::Malformed(_) => match serde_json::from_str::<Envelope>(text) {
+                Err(precise) => DecodeError::Malformed(precise.to_string()),
+                Ok(_) => e,
+            },
+            other => other,
+        })
     }
 
     /// Serializes to a JSON text frame.
@@ -372,14 +275,17 @@ mod tests {
 
     #[test]
     fn round_trip_and_shape() {
-        let msg = ClientMessage::Signal {
-            id: 7,
-            to: None,
-            signal_type: "chat".into(),
-            data: "hi".into(),
-        };
+        let msg = ClientMessage::request(
+            7,
+            Request::Signal {
+                to: None,
+                signal_type: "chat".into(),
+                data: "hi".into(),
+            },
+        );
         let text = msg.encode();
         assert!(text.contains("\"type\":\"signal\""), "{text}");
+        assert!(text.contains("\"id\":7"), "{text}");
         assert_eq!(ClientMessage::decode(&text).unwrap(), msg);
 
         let reply = ServerMessage::Reply {
@@ -389,6 +295,53 @@ mod tests {
             error: Some(ErrorCode::NotFound.with_message("no such connection")),
         };
         assert_eq!(ServerMessage::decode(&reply.encode()).unwrap(), reply);
+    }
+
+    #[test]
+    fn a_bad_request_is_refused_with_what_is_wrong() {
+        let missing = r#"{"type":"signal","id":1,"to":null,"signal_type":"x"}"#;
+        let Err(DecodeError::Malformed(why)) = ClientMessage::decode(missing) else {
+            panic!("a signal without data decoded");
+        };
+        assert!(why.contains("missing field `data`"), "{why}");
+        let unknown = r#"{"type":"explode","id":1}"#;
+        let Err(DecodeError::Malformed(why)) = ClientMessage::decode(unknown) else {
+            panic!("an unknown request decoded");
+        };
+        assert!(why.contains("unknown variant `explode`"), "{why}");
+        let no_id = r#"{"type":"unpublish","stream_id":"s"}"#;
+        let Err(DecodeError::Malformed(why)) = ClientMessage::decode(no_id) else {
+            panic!("a request without id decoded");
+        };
+        assert!(why.contains("missing field `id`"), "{why}");
+    }
+
+    #[test]
+    fn stream_changes_keep_the_opentok_shape_and_refuse_unknown_names() {
+        let json = r#"{"type":"stream_property_changed","stream":{"stream_id":"s","connection":{"connection_id":"c","creation_time":1,"data":""},"name":"","has_audio":false,"has_video":true,"video_type":"camera","video_dimensions":[640,480],"creation_time":2},"changed_property":"has_audio","old_value":true,"new_value":false}"#;
+        let ServerMessage::StreamPropertyChanged { change, .. } =
+            ServerMessage::decode(json).expect("decodes")
+        else {
+            panic!("not a stream change");
+        };
+        assert_eq!(
+            change,
+            StreamChange::HasAudio {
+                old_value: true,
+                new_value: false
+            }
+        );
+        let dims = json.replace(
+            "\"has_audio\",\"old_value\":true,\"new_value\":false",
+            "\"video_dimensions\",\"old_value\":[640,480],\"new_value\":[1280,720]",
+        );
+        let decoded = ServerMessage::decode(&dims).expect("decodes");
+        assert_eq!(decoded.encode(), dims, "the JSON is not kept as it was");
+        let unknown = json.replace("\"has_audio\"", "\"volume\"");
+        assert!(
+            ServerMessage::decode(&unknown).is_err(),
+            "an unknown property decoded"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! adds TLS and shuts down gracefully. [`app`] builds the router, so tests can drive it without a port.
 
 pub mod api_error;
+pub mod clock;
 pub mod config;
 pub mod http_limits;
 pub mod hub;

@@ -29,7 +29,7 @@ fn authenticate<'a>(
         .get(AUTH_HEADER)
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| ApiError::forbidden("missing X-OPENTOK-AUTH header"))?;
-    tokens::verify_rest_auth(value, &state.config, api_key, tokens::unix_now())
+    tokens::verify_rest_auth(value, &state.config, api_key, crate::clock::unix_secs())
         .map_err(|e| ApiError::forbidden(format!("invalid credentials: {e}")))
 }
 

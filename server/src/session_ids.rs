@@ -9,10 +9,7 @@ use crate::config::Project;
 
 /// A fresh session ID of `project`.
 pub fn new_session_id(project: &Project, location: &str) -> SessionId {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0);
+    let now = crate::clock::unix_millis();
     let random: u64 = rand::thread_rng().gen();
     let parts = SessionIdParts {
         api_key: project.api_key.clone(),

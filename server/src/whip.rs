@@ -15,7 +15,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use otter_protocol::{
-    ClientMessage, ConnectionId, ErrorCode, OtError, ServerMessage, SessionId, StreamId,
+    ConnectionId, Envelope, ErrorCode, OtError, Request, ServerMessage, SessionId, StreamId,
     SubscriptionId, VideoType,
 };
 use serde::Deserialize;
@@ -108,8 +108,7 @@ pub async fn publish(
         Err((status, why)) => return refuse(status, why),
     };
     let (has_audio, has_video) = (offer.contains("\nm=audio"), offer.contains("\nm=video"));
-    let message = ClientMessage::Publish {
-        id: 1,
+    let request = Request::Publish {
         name: query.name,
         has_audio,
         has_video,
@@ -117,7 +116,7 @@ pub async fn publish(
         video_dimensions: (0, 0),
         sdp_offer: Some(offer),
     };
-    negotiate(state, &session_id, &headers, message, "whip").await
+    negotiate(state, &session_id, &headers, request, "whip").await
 }
 
 /// `POST /v1/whep/{session_id}/{stream_id}`: play one stream.
@@ -134,15 +133,14 @@ pub async fn play(
     let Ok(stream_id) = StreamId::new(stream_id) else {
         return refuse(StatusCode::NOT_FOUND, "no such stream");
     };
-    let message = ClientMessage::Subscribe {
-        id: 1,
+    let request = Request::Subscribe {
         subscription_id: SubscriptionId::new("whep").expect("a valid ID"),
         stream_id,
         sdp_offer: offer,
         audio: true,
         video: true,
     };
-    negotiate(state, &session_id, &headers, message, "whep").await
+    negotiate(state, &session_id, &headers, request, "whep").await
 }
 
 /// `DELETE` on a resource's `Location`: leave the session.
@@ -188,7 +186,7 @@ async fn negotiate(
     state: AppState,
     session_id: &str,
     headers: &HeaderMap,
-    message: ClientMessage,
+    request: Request,
     kind: &str,
 ) -> Response {
     let Ok(session_id) = SessionId::new(session_id) else {
@@ -199,7 +197,8 @@ async fn negotiate(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
-    let claims = match tokens::verify(token, &state.config, &session_id, tokens::unix_now()) {
+    let claims = match tokens::verify(token, &state.config, &session_id, crate::clock::unix_secs())
+    {
         Ok(c) => c,
         Err(e) => return refuse(StatusCode::UNAUTHORIZED, format!("invalid token: {e}")),
     };
@@ -242,7 +241,7 @@ async fn negotiate(
     let command = Command::FromClient {
         connection_id: connection_id.clone(),
         epoch,
-        message,
+        request: Envelope { id: 1, request },
     };
     state.hub.send(&session_id, command, false).await;
     let answer = tokio::time::timeout(ANSWER_TIMEOUT, async {
@@ -290,7 +289,7 @@ async fn negotiate(
         );
     // The resource hears the session's news like any connection; nobody reads it. It ends when the
     // session lets go of it (DELETE, its media died, a moderator) or when its token expires.
-    let expires_in = Duration::from_secs(claims_expire.saturating_sub(tokens::unix_now()));
+    let expires_in = Duration::from_secs(claims_expire.saturating_sub(crate::clock::unix_secs()));
     let (watch_state, watch_resource) = (state.clone(), resource.clone());
     tokio::spawn(async move {
         let drained = async { while outbox.recv().await.is_some() {} };

@@ -10,8 +10,8 @@ use futures_util::{SinkExt, StreamExt};
 use otter_protocol::messages::close_code;
 use otter_protocol::roster;
 use otter_protocol::{
-    ClientMessage, ConnectionId, DecodeError, ErrorCode, OtError, ServerMessage, SessionId,
-    MAX_FRAME_BYTES, PROTOCOL_VERSION,
+    ClientMessage, ConnectionId, DecodeError, Envelope, ErrorCode, OtError, Request, ServerMessage,
+    SessionId, MAX_FRAME_BYTES, PROTOCOL_VERSION,
 };
 use tokio::sync::mpsc;
 use tokio::time::{interval, Instant, MissedTickBehavior};
@@ -106,8 +106,13 @@ async fn handshake(socket: &mut WebSocket, state: &AppState) -> Result<Link, Ref
                     "the application ID does not match the session",
                 ));
             }
-            let claims = tokens::verify(&token, &state.config, &session_id, tokens::unix_now())
-                .map_err(|e| auth(ErrorCode::AuthenticationError, &e.to_string()))?;
+            let claims = tokens::verify(
+                &token,
+                &state.config,
+                &session_id,
+                crate::clock::unix_secs(),
+            )
+            .map_err(|e| auth(ErrorCode::AuthenticationError, &e.to_string()))?;
             let joined = state
                 .hub
                 .ask(&session_id, true, |reply| Command::Join {
@@ -300,12 +305,12 @@ async fn serve(socket: WebSocket, state: AppState, mut link: Link) {
                     Ok(ClientMessage::Connect { .. } | ClientMessage::Resume { .. }) => Some(ServerMessage::Error {
                         error: ErrorCode::BadRequest.with_message("already connected"),
                     }),
-                    Ok(message) => match admit(&message, &mut buckets) {
+                    Ok(ClientMessage::Request(request)) => match admit(&request, &mut buckets) {
                         Ok(()) => {
                             let command = Command::FromClient {
                                 connection_id: link.connection_id.clone(),
                                 epoch: link.epoch,
-                                message,
+                                request,
                             };
                             if !state.hub.send(&link.session_id, command, false).await {
                                 break End::ClosedByActor;
@@ -317,6 +322,9 @@ async fn serve(socket: WebSocket, state: AppState, mut link: Link) {
                             Some(ServerMessage::Reply { id, stream: None, sdp_answer: None, error: Some(error) })
                         }
                     },
+                    Ok(_) => Some(ServerMessage::Error {
+                        error: ErrorCode::BadRequest.with_message("a message this server does not know"),
+                    }),
                     Err(e) => {
                         state.metrics.error(ErrorCode::BadRequest.code());
                         Some(ServerMessage::Error { error: decode_refusal(&e).0 })
@@ -341,7 +349,7 @@ async fn serve(socket: WebSocket, state: AppState, mut link: Link) {
                     debug!("heartbeat timeout");
                     break End::Lost;
                 }
-                let ts = tokens::unix_now();
+                let ts = crate::clock::unix_secs();
                 if send(&mut tx, frame(&ServerMessage::Ping { ts }), send_timeout).await.is_err() {
                     break End::Lost;
                 }
@@ -432,8 +440,8 @@ struct Buckets {
 }
 
 /// Checks what the socket task can check alone: sizes and the connection's rate limits.
-fn admit(message: &ClientMessage, buckets: &mut Buckets) -> Result<(), (u64, OtError)> {
-    let id = message.request_id().unwrap_or(0);
+fn admit(envelope: &Envelope, buckets: &mut Buckets) -> Result<(), (u64, OtError)> {
+    let id = envelope.id;
     let now = std::time::Instant::now();
     let slow_down = |what: &str| {
         (
@@ -441,9 +449,9 @@ fn admit(message: &ClientMessage, buckets: &mut Buckets) -> Result<(), (u64, OtE
             ErrorCode::RateLimited.with_message(format!("too many {what}; slow down")),
         )
     };
-    if let ClientMessage::Signal {
+    if let Request::Signal {
         signal_type, data, ..
-    } = message
+    } = &envelope.request
     {
         otter_protocol::signal::validate(signal_type, data).map_err(|e| (id, e))?;
         if !buckets.signals.try_take(now) {

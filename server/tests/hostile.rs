@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use otter_protocol::{ClientMessage, Role, ServerMessage, SessionId, VideoType};
+use otter_protocol::{ClientMessage, Request, Role, ServerMessage, SessionId, VideoType};
 use otter_server::sfu::{Sfu, SfuConfig};
 use otter_server::tokens::{self, TokenFormat, TokenOptions};
 use otter_server::{ListenOptions, ServerConfig};
@@ -216,7 +216,7 @@ fn random_offers_and_rest_bodies_get_answers_not_panics() {
                 &sid,
                 &options,
                 TokenFormat::Jwt,
-                tokens::unix_now(),
+                otter_server::clock::unix_secs(),
             )
             .unwrap()
         };
@@ -274,15 +274,17 @@ fn random_offers_and_rest_bodies_get_answers_not_panics() {
                         );
                         // A WHIP offer that happened to be accepted is a resource: let it go.
                     }
-                    let publish = ClientMessage::Publish {
+                    let publish = ClientMessage::request(
                         id,
-                        name: "x".into(),
-                        has_audio: true,
-                        has_video: true,
-                        video_type: VideoType::Camera,
-                        video_dimensions: (640, 480),
-                        sdp_offer: Some(body.clone()),
-                    };
+                        Request::Publish {
+                            name: "x".into(),
+                            has_audio: true,
+                            has_video: true,
+                            video_type: VideoType::Camera,
+                            video_dimensions: (640, 480),
+                            sdp_offer: Some(body.clone()),
+                        },
+                    );
                     ws.lock()
                         .await
                         .send(Message::Text(publish.encode().into()))
@@ -307,7 +309,7 @@ fn random_offers_and_rest_bodies_get_answers_not_panics() {
         }
 
         // REST bodies: random JSON and text at every body-taking route.
-        let auth = tokens::mint_rest_auth(&project, tokens::unix_now());
+        let auth = tokens::mint_rest_auth(&project, otter_server::clock::unix_secs());
         let base = format!("{}/v2/project/4711/session/{}", server.url(), sid.as_str());
         let bodies = [
             "",
@@ -338,15 +340,20 @@ fn random_offers_and_rest_bodies_get_answers_not_panics() {
                     "application/x-www-form-urlencoded",
                     "text/plain",
                 ] {
-                    let status = http
+                    let sent = http
                         .post(route)
                         .header("X-OPENTOK-AUTH", &auth)
                         .header("Content-Type", content_type)
                         .body(body.clone())
                         .send()
-                        .await
-                        .unwrap()
-                        .status();
+                        .await;
+                    let status = match sent {
+                        Ok(response) => response.status(),
+                        // The server may answer 413 and close before reading all of an oversized
+                        // body; the client then sees its upload cut, which is the refusal.
+                        Err(e) if body.len() > 100_000 && !e.is_timeout() => continue,
+                        Err(e) => panic!("{route} {content_type}: {e}"),
+                    };
                     assert!(
                         status.is_client_error() || status.is_success(),
                         "{route} {content_type}: {status}"

@@ -70,7 +70,7 @@ async fn serves_https_and_wss() {
             ..Default::default()
         },
         TokenFormat::Jwt,
-        tokens::unix_now(),
+        otter_server::clock::unix_secs(),
     )
     .unwrap();
     let hello = ClientMessage::Connect {

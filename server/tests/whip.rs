@@ -37,7 +37,7 @@ async fn whip_publish(server: &RunningServer, ttl: Duration) -> (Client, String)
         &sid,
         &options,
         TokenFormat::Jwt,
-        tokens::unix_now(),
+        otter_server::clock::unix_secs(),
     )
     .unwrap();
     let (mut client, offer) = Client::offer(&[
@@ -64,7 +64,7 @@ async fn whip_publish(server: &RunningServer, ttl: Duration) -> (Client, String)
 
 async fn streams(server: &RunningServer, sid: &str) -> usize {
     let project = &server.state().config.projects[0];
-    let auth = tokens::mint_rest_auth(project, tokens::unix_now());
+    let auth = tokens::mint_rest_auth(project, otter_server::clock::unix_secs());
     let body: serde_json::Value = reqwest::Client::new()
         .get(format!(
             "{}/v2/project/4711/session/{sid}/stream",
@@ -122,7 +122,7 @@ async fn a_whip_publisher_that_vanishes_leaves_nothing_behind() {
         &session,
         &TokenOptions::default(),
         TokenFormat::Jwt,
-        tokens::unix_now(),
+        otter_server::clock::unix_secs(),
     )
     .unwrap();
     let url = format!("ws://{}/v1/signal", server.addr);

@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use otter_protocol::{
-    ClientMessage, DisconnectReason, ErrorCode, OtError, ServerMessage, PROTOCOL_VERSION,
+    ClientMessage, DisconnectReason, Envelope, ErrorCode, OtError, ServerMessage, PROTOCOL_VERSION,
 };
 
 use super::state::Change;
@@ -214,7 +214,7 @@ impl SessionCore {
         }
         let id = self.next_request_id;
         self.next_request_id += 1;
-        let message = request.into_message(id);
+        let message = ClientMessage::request(id, request);
         // While reconnecting the request waits; it goes out right after the resume.
         if live {
             self.send(message.clone());
@@ -459,7 +459,14 @@ impl SessionCore {
                         self.state.add_stream(s.clone());
                         self.dirty = true;
                     }
-                    if let (ClientMessage::Unpublish { stream_id, .. }, None) = (&request, &error) {
+                    let unpublished = match &request {
+                        ClientMessage::Request(Envelope {
+                            request: Request::Unpublish { stream_id },
+                            ..
+                        }) => Some(stream_id),
+                        _ => None,
+                    };
+                    if let (Some(stream_id), None) = (unpublished, &error) {
                         self.state.streams.retain(|s| &s.stream_id != stream_id);
                         self.dirty = true;
                     }
@@ -479,21 +486,14 @@ impl SessionCore {
             ServerMessage::StreamDestroyed { stream, reason } => {
                 self.apply(Change::StreamDestroyed(stream, reason))
             }
-            ServerMessage::StreamPropertyChanged {
-                stream,
-                changed_property,
-                old_value,
-                new_value,
-            } => {
+            ServerMessage::StreamPropertyChanged { stream, change } => {
                 self.state.replace_stream(stream.clone());
                 self.dirty = true;
                 self.emit(SessionEvent::StreamPropertyChanged(
                     StreamPropertyChangedEvent {
                         session_id: self.session_id(),
                         stream,
-                        changed_property,
-                        old_value,
-                        new_value,
+                        change,
                     },
                 ));
             }

@@ -285,7 +285,13 @@ fn reconnect_backs_off_then_resumes_and_flushes_signals() {
     assert!(
         matches!(&out[1], Output::Event(SessionEvent::ConnectionCreated(e)) if e.connection.connection_id.as_str() == "new")
     );
-    assert!(matches!(&out[2], Output::Send(ClientMessage::Signal { data, .. }) if data == "d"));
+    assert!(matches!(
+        &out[2],
+        Output::Send(ClientMessage::Request(otter_protocol::Envelope {
+            request: Request::Signal { data, .. },
+            ..
+        })) if data == "d"
+    ));
     assert_eq!(s.core.status(), SessionStatus::Connected);
 }
 

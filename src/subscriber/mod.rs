@@ -560,15 +560,18 @@ async fn follow_publisher_video(
     events: broadcast::Sender<SubscriberEvent>,
 ) {
     while let Some(event) = session_events.recv().await {
-        if let crate::SessionEvent::StreamPropertyChanged(change) = event {
-            if change.stream.stream_id == stream_id && change.changed_property == "has_video" {
-                let event = if change.new_value == serde_json::Value::Bool(true) {
-                    SubscriberEvent::VideoEnabled(VideoReason::PublishVideo)
-                } else {
-                    SubscriberEvent::VideoDisabled(VideoReason::PublishVideo)
-                };
-                let _ = events.send(event);
-            }
+        let crate::SessionEvent::StreamPropertyChanged(changed) = event else {
+            continue;
+        };
+        if changed.stream.stream_id != stream_id {
+            continue;
+        }
+        if let otter_protocol::StreamChange::HasVideo { new_value, .. } = changed.change {
+            let _ = events.send(if new_value {
+                SubscriberEvent::VideoEnabled(VideoReason::PublishVideo)
+            } else {
+                SubscriberEvent::VideoDisabled(VideoReason::PublishVideo)
+            });
         }
     }
 }

@@ -79,7 +79,7 @@ impl TestServer {
             session,
             &options,
             format,
-            tokens::unix_now(),
+            otter_server::clock::unix_secs(),
         )
         .unwrap()
     }

@@ -1,22 +1,24 @@
 //! One actor per live session: it alone owns the session's connections and streams, so no lock guards
-//! them. Socket tasks and the REST API talk to it through [`Command`]s; it talks back through each
-//! connection's [`Outbox`]. It ends when its last connection is gone.
+//! them. It is sans-IO: every input arrives with the time ([`SessionActor::handle`],
+//! [`SessionActor::on_timeout`]); frames go to each connection's [`Outbox`] without waiting, and the
+//! media work it decides on waits in [`SessionActor::sfu_work`] for the driver (`driver.rs`) to carry out
+//! in order. It never reads the clock and never spawns, so `tests.rs` drives it in simulated time.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::extract::ws::Utf8Bytes;
 use otter_protocol::{
     Connection, ConnectionId, DisconnectReason, ErrorCode, OtError, Role, ServerMessage, SessionId,
-    Stream, StreamId, SubscriptionId, VideoType,
+    Stream, StreamId, SubscriptionId,
 };
-use tokio::sync::mpsc;
-use tokio::time::Instant;
-use tracing::{debug, info};
+use tracing::debug;
 
 use super::commands::{Command, Epoch, Joined, Outbox, Resumed};
-use super::sfu_queue::SfuQueue;
-use super::HubInner;
+use super::sfu_work::SfuWork;
+use crate::clock::unix_millis;
 use crate::config::Limits;
+use crate::metrics::Metrics;
 use crate::rate_limit::TokenBucket;
 
 /// A connection's link to its client.
@@ -28,17 +30,24 @@ pub(super) enum Link {
     Dropped { deadline: Instant, epoch: Epoch },
 }
 
+/// One connection of the session.
 pub(super) struct Member {
     pub connection: Connection,
     pub role: Role,
     resume_key: String,
     pub link: Link,
-    /// Its subscriptions, with their audio and video forwarding switches.
-    pub subscriptions: Vec<(SubscriptionId, bool, bool)>,
+    pub subscriptions: Vec<Subscription>,
     /// Publishes and subscriptions being negotiated with the SFU: they count against the quotas too.
     pub negotiating: Negotiating,
     /// A WHIP/WHEP resource: no socket, so it goes when its media goes.
     pub socketless: bool,
+}
+
+/// A member's subscription and what it forwards.
+pub(super) struct Subscription {
+    pub id: SubscriptionId,
+    pub audio: bool,
+    pub video: bool,
 }
 
 /// Media negotiations of one member still in flight.
@@ -55,14 +64,13 @@ pub(super) struct SessionActor {
     pub members: Vec<Member>,
     pub streams: Vec<Stream>,
     next_epoch: Epoch,
-    pub hub: Arc<HubInner>,
-    /// This actor's own queue, for tasks it starts to report back on (weak: it must not keep the
-    /// queue open by itself).
-    pub me: mpsc::WeakSender<Command>,
+    pub metrics: Arc<Metrics>,
     /// The session's signal budget, shared by all its connections.
     pub signal_budget: TokenBucket,
-    /// SFU work, done in order.
-    pub sfu_jobs: SfuQueue,
+    /// The time of the input being handled.
+    pub now: Instant,
+    /// SFU work decided on, oldest first; the driver takes it after every input.
+    pub sfu_work: Vec<SfuWork>,
 }
 
 /// Who a broadcast goes to.
@@ -76,13 +84,7 @@ pub(super) enum Audience<'a> {
     AllBut(&'a ConnectionId),
 }
 
-pub(super) fn unix_millis() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
+/// A random UUID-shaped ID (connection and stream IDs, resume keys).
 pub(super) fn random_id() -> String {
     use rand::Rng;
     let v: u128 = rand::thread_rng().gen();
@@ -101,48 +103,30 @@ impl SessionActor {
     pub(super) fn new(
         session_id: SessionId,
         limits: Limits,
-        hub: Arc<HubInner>,
-        me: mpsc::WeakSender<Command>,
+        metrics: Arc<Metrics>,
+        now: Instant,
     ) -> Self {
         let signal_budget = TokenBucket::new(
             limits.session_signal_burst,
             limits.session_signals_per_second,
-            std::time::Instant::now(),
+            now,
         );
         Self {
             session_id,
             limits,
             signal_budget,
-            sfu_jobs: SfuQueue::start(),
             members: Vec::new(),
             streams: Vec::new(),
             next_epoch: 1,
-            hub,
-            me,
+            metrics,
+            now,
+            sfu_work: Vec::new(),
         }
     }
 
-    /// Runs until the session is empty, then unregisters it.
-    pub(super) async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
-        info!(session = %self.session_id, "session started");
-        loop {
-            let deadline = self.next_deadline();
-            let command = tokio::select! {
-                c = rx.recv() => c,
-                _ = sleep_until_opt(deadline) => { self.expire_dropped(Instant::now()); continue; }
-            };
-            match command {
-                Some(c) => self.handle(c),
-                None => break,
-            }
-            if self.members.is_empty() && self.hub.unregister_if_idle(&self.session_id, &rx) {
-                break;
-            }
-        }
-        info!(session = %self.session_id, "session ended");
-    }
-
-    fn handle(&mut self, command: Command) {
+    /// One input, at `now`.
+    pub(super) fn handle(&mut self, command: Command, now: Instant) {
+        self.now = now;
         match command {
             Command::Join {
                 socketless,
@@ -164,10 +148,10 @@ impl SessionActor {
             Command::FromClient {
                 connection_id,
                 epoch,
-                message,
+                request,
             } => {
                 if self.live_epoch(&connection_id) == Some(epoch) {
-                    self.client_request(&connection_id, message);
+                    self.client_request(&connection_id, request);
                 }
             }
             Command::LinkLost {
@@ -196,6 +180,36 @@ impl SessionActor {
                 outcome,
             } => self.media_ready(connection_id, request, outcome),
         }
+    }
+
+    /// When [`Self::on_timeout`] is next due: the earliest end of a reconnect window.
+    pub(super) fn next_deadline(&self) -> Option<Instant> {
+        self.members
+            .iter()
+            .filter_map(|m| match m.link {
+                Link::Dropped { deadline, .. } => Some(deadline),
+                Link::Live { .. } => None,
+            })
+            .min()
+    }
+
+    /// Time passed: connections whose reconnect window is over leave.
+    pub(super) fn on_timeout(&mut self, now: Instant) {
+        self.now = now;
+        let expired: Vec<ConnectionId> = self
+            .members
+            .iter()
+            .filter(|m| matches!(m.link, Link::Dropped { deadline, .. } if deadline <= now))
+            .map(|m| m.connection.connection_id.clone())
+            .collect();
+        for id in expired {
+            self.remove(&id, DisconnectReason::NetworkDisconnected);
+        }
+    }
+
+    /// No member is left: the session can end.
+    pub(super) fn is_empty(&self) -> bool {
+        self.members.is_empty()
     }
 
     fn join(
@@ -240,7 +254,7 @@ impl SessionActor {
             negotiating: Negotiating::default(),
             socketless,
         });
-        self.hub.metrics.connections.inc();
+        self.metrics.connections.inc();
         Ok(joined)
     }
 
@@ -288,28 +302,6 @@ impl SessionActor {
         }
     }
 
-    /// A new stream of `from`'s (not yet in the session).
-    pub(super) fn new_stream(
-        &self,
-        from: &ConnectionId,
-        name: String,
-        has_audio: bool,
-        has_video: bool,
-        video_type: VideoType,
-        video_dimensions: (u32, u32),
-    ) -> Option<Stream> {
-        Some(Stream {
-            stream_id: StreamId::new(random_id()).expect("random_id is a valid ID"),
-            connection: self.member(from)?.connection.clone(),
-            name,
-            has_audio,
-            has_video,
-            video_type,
-            video_dimensions,
-            creation_time: unix_millis(),
-        })
-    }
-
     pub(super) fn member(&self, id: &ConnectionId) -> Option<&Member> {
         self.members
             .iter()
@@ -324,39 +316,14 @@ impl SessionActor {
 
     /// Keeps the connection for the reconnect window; its outbox is dropped, which closes the socket.
     fn drop_link(&mut self, id: &ConnectionId) {
-        let deadline = Instant::now() + self.limits.reconnect_window;
-        if let Some(m) = self
-            .members
-            .iter_mut()
-            .find(|m| &m.connection.connection_id == id)
-        {
+        let deadline = self.now + self.limits.reconnect_window;
+        let session = self.session_id.clone();
+        if let Some(m) = self.member_mut(id) {
             let Link::Live { epoch, .. } = m.link else {
                 return;
             };
-            debug!(session = %self.session_id, connection = %id, "link lost; waiting for a resume");
+            debug!(%session, connection = %id, "link lost; waiting for a resume");
             m.link = Link::Dropped { deadline, epoch };
-        }
-    }
-
-    fn next_deadline(&self) -> Option<Instant> {
-        self.members
-            .iter()
-            .filter_map(|m| match m.link {
-                Link::Dropped { deadline, .. } => Some(deadline),
-                Link::Live { .. } => None,
-            })
-            .min()
-    }
-
-    fn expire_dropped(&mut self, now: Instant) {
-        let expired: Vec<ConnectionId> = self
-            .members
-            .iter()
-            .filter(|m| matches!(m.link, Link::Dropped { deadline, .. } if deadline <= now))
-            .map(|m| m.connection.connection_id.clone())
-            .collect();
-        for id in expired {
-            self.remove(&id, DisconnectReason::NetworkDisconnected);
         }
     }
 
@@ -370,8 +337,10 @@ impl SessionActor {
             return;
         };
         let member = self.members.remove(pos);
-        self.hub.metrics.connections.dec();
-        self.stop_member_media(id, &member.subscriptions);
+        self.metrics.connections.dec();
+        for sub in &member.subscriptions {
+            self.stop_subscription_media(id, &sub.id);
+        }
         debug!(session = %self.session_id, connection = %id, ?reason, "left");
         let (gone, kept): (Vec<Stream>, Vec<Stream>) = std::mem::take(&mut self.streams)
             .into_iter()
@@ -431,12 +400,10 @@ impl SessionActor {
         self.send_to(id, &ServerMessage::Disconnected { reason });
         self.remove(id, reason);
     }
-}
 
-async fn sleep_until_opt(deadline: Option<Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
+    /// The stream, if it is in this session.
+    pub(super) fn stream(&self, id: &StreamId) -> Option<&Stream> {
+        self.streams.iter().find(|s| &s.stream_id == id)
     }
 }
 

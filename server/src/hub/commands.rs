@@ -2,7 +2,7 @@
 
 use axum::extract::ws::Utf8Bytes;
 use otter_protocol::{
-    ClientMessage, Connection, ConnectionId, OtError, Role, Stream, StreamId, SubscriptionId,
+    Connection, ConnectionId, Envelope, OtError, Role, Stream, StreamId, SubscriptionId,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -108,8 +108,8 @@ pub enum Command {
         connection_id: ConnectionId,
         /// Over which link.
         epoch: Epoch,
-        /// What it asks.
-        message: ClientMessage,
+        /// What it asks, with the id the reply echoes.
+        request: Envelope,
     },
     /// A client's socket ended without a goodbye: keep it for the reconnect window.
     LinkLost {

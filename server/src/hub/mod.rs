@@ -1,12 +1,24 @@
 //! The signalling hub: a registry of session actors, started on the first join and gone with the last
 //! connection.
+//!
+//! - `actor.rs`: the sans-IO [`SessionActor`](actor::SessionActor) (members, streams, links, reconnect
+//!   windows); `requests.rs` and `media.rs` are the rest of its `impl`, `authorize.rs` its role table.
+//! - `driver.rs`: the task around an actor (queue, clock, SFU line); `sfu_work.rs`: what the actor asks
+//!   of the SFU, as data; `sfu_queue.rs`: the ordered line it runs on.
+//! - `commands.rs`: what sockets and the REST API send an actor; `media_keys.rs`: the SFU's names.
+//! - `tests.rs`: the actor in simulated time.
 
 mod actor;
+mod authorize;
 pub mod commands;
+mod driver;
 mod media;
 mod media_keys;
 mod requests;
 mod sfu_queue;
+mod sfu_work;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -100,11 +112,12 @@ impl Hub {
         let actor = actor::SessionActor::new(
             id.clone(),
             self.inner.limits.clone(),
-            self.inner.clone(),
-            tx.downgrade(),
+            self.inner.metrics.clone(),
+            std::time::Instant::now(),
         );
         let span = tracing::info_span!("session", id = %id);
-        tokio::spawn(actor.run(rx).instrument(span));
+        let run = driver::run(actor, rx, self.inner.clone(), tx.downgrade());
+        tokio::spawn(run.instrument(span));
         Some(tx)
     }
 

@@ -1,26 +1,173 @@
-//! What a session actor does for its clients' requests and for the REST API.
+//! What a session actor does for its clients' requests and for the REST API. Every request goes the
+//! same way: sized and rate-checked (`admit`), authorized by role (`authorize.rs`), handled by one
+//! match, answered by one [`SessionActor::reply`] — at once, or when the SFU has answered (`media.rs`).
 
 use otter_protocol::{
-    ClientMessage, ConnectionId, DisconnectReason, ErrorCode, OtError, Role, ServerMessage, Stream,
-    StreamDestroyedReason, StreamId,
+    Connection, ConnectionId, DisconnectReason, Envelope, ErrorCode, OtError, Request,
+    ServerMessage, Stream, StreamChange, StreamDestroyedReason, StreamId,
 };
-use serde_json::json;
 
-use super::actor::{Audience, SessionActor};
+use super::actor::{random_id, Audience, SessionActor};
+use super::authorize::authorize;
 use super::commands::RestCommand;
+use crate::clock::unix_millis;
 
-/// The outcome of a client request, sent back as [`ServerMessage::Reply`].
-type Outcome = Result<Option<Stream>, OtError>;
+/// What a successful request answers with.
+#[derive(Debug, Default)]
+pub(super) struct Answer {
+    /// The stream a publish created.
+    pub stream: Option<Stream>,
+    /// The SFU's SDP answer to a publish or subscribe offer.
+    pub sdp_answer: Option<String>,
+}
+
+/// What a request comes to.
+pub(super) type Outcome = Result<Answer, OtError>;
 
 impl SessionActor {
+    /// One request from a member: answered now, or later by `media.rs` for SFU negotiations.
+    pub(super) fn client_request(&mut self, from: &ConnectionId, envelope: Envelope) {
+        let Envelope { id, request } = envelope;
+        let Some(member) = self.member(from) else {
+            return;
+        };
+        let (role, connection) = (member.role, member.connection.clone());
+        if let Err(refused) = self
+            .admit(from, &request)
+            .and_then(|()| authorize(role, &request))
+        {
+            return self.reply(from, id, Err(refused));
+        }
+        let outcome = match request {
+            Request::Signal {
+                to,
+                signal_type,
+                data,
+            } => self
+                .deliver_signal(to, signal_type, data, Some(connection))
+                .map(|()| Answer::default()),
+            Request::Publish {
+                name,
+                has_audio,
+                has_video,
+                video_type,
+                video_dimensions,
+                sdp_offer,
+            } => {
+                let stream = Stream {
+                    stream_id: StreamId::new(random_id()).expect("random_id is a valid ID"),
+                    connection,
+                    name,
+                    has_audio,
+                    has_video,
+                    video_type,
+                    video_dimensions,
+                    creation_time: unix_millis(),
+                };
+                match sdp_offer {
+                    // Announced once the SFU has answered, so nobody hears of media that cannot flow.
+                    Some(offer) => return self.publish_media(from, id, stream, offer),
+                    None => {
+                        self.announce(stream.clone());
+                        Ok(Answer {
+                            stream: Some(stream),
+                            sdp_answer: None,
+                        })
+                    }
+                }
+            }
+            Request::Subscribe {
+                subscription_id,
+                stream_id,
+                sdp_offer,
+                audio,
+                video,
+            } => match self.stream(&stream_id) {
+                Some(_) => {
+                    let media = (subscription_id, stream_id, sdp_offer, (audio, video));
+                    return self.subscribe_media(from, id, media);
+                }
+                None => Err(ErrorCode::NotFound.with_message("no such stream in the session")),
+            },
+            Request::UpdateSubscription {
+                subscription_id,
+                audio,
+                video,
+            } => self
+                .update_subscription(from, &subscription_id, audio, video)
+                .map(|()| Answer::default()),
+            Request::Unsubscribe { subscription_id } => {
+                self.forget_subscription(from, &subscription_id);
+                Ok(Answer::default())
+            }
+            Request::UpdateStream {
+                stream_id,
+                has_audio,
+                has_video,
+                video_dimensions,
+            } => self.own_stream(from, &stream_id).map(|()| {
+                self.update_stream(&stream_id, has_audio, has_video, video_dimensions);
+                Answer::default()
+            }),
+            Request::Unpublish { stream_id } => {
+                // The SFU's media stops only once the stream is known to be this session's: its
+                // stream IDs are server-wide (F3).
+                let reason = match self.own_stream(from, &stream_id) {
+                    Ok(()) => Ok(StreamDestroyedReason::ClientDisconnected),
+                    Err(_) if role.is_moderator() => Ok(StreamDestroyedReason::ForceUnpublished),
+                    Err(e) if e.code == ErrorCode::NotFound.code() => Err(e),
+                    Err(_) => Err(ErrorCode::ForceUnpublishDenied
+                        .with_message("only a moderator can unpublish another client's stream")),
+                };
+                reason
+                    .and_then(|reason| self.end_stream(&stream_id, reason))
+                    .map(|()| {
+                        self.stop_stream_media(&stream_id);
+                        Answer::default()
+                    })
+            }
+            Request::ForceDisconnect { connection_id } => self
+                .force_disconnect(&connection_id)
+                .map(|()| Answer::default()),
+            Request::ForceMute {
+                stream_id,
+                excluded_stream_ids,
+                active,
+            } => self
+                .mute(stream_id, &excluded_stream_ids, active)
+                .map(|()| Answer::default()),
+            other => Err(ErrorCode::BadRequest
+                .with_message(format!("the server does not handle {}", other.name()))),
+        };
+        self.reply(from, id, outcome);
+    }
+
+    /// The one way a request is answered.
+    pub(super) fn reply(&mut self, to: &ConnectionId, id: u64, outcome: Outcome) {
+        let (stream, sdp_answer, error) = match outcome {
+            Ok(answer) => (answer.stream, answer.sdp_answer, None),
+            Err(e) => {
+                self.metrics.error(e.code);
+                (None, None, Some(e))
+            }
+        };
+        let reply = ServerMessage::Reply {
+            id,
+            stream,
+            sdp_answer,
+            error,
+        };
+        self.send_to(to, &reply);
+    }
+
     /// Sizes and quotas a request must pass before anything acts on it: stream names, streams and
     /// subscriptions per connection (those being negotiated count), the session's signal budget.
-    fn admit(&mut self, from: &ConnectionId, message: &ClientMessage) -> Result<(), OtError> {
+    fn admit(&mut self, from: &ConnectionId, request: &Request) -> Result<(), OtError> {
         let Some(member) = self.member(from) else {
             return Ok(());
         };
-        match message {
-            ClientMessage::Publish { name, .. } => {
+        match request {
+            Request::Publish { name, .. } => {
                 otter_protocol::limits::validate_stream_name(name)?;
                 let streams = self
                     .streams
@@ -35,7 +182,7 @@ impl SessionActor {
                     )));
                 }
             }
-            ClientMessage::Subscribe { .. } => {
+            Request::Subscribe { .. } => {
                 let held = member.subscriptions.len() + member.negotiating.subscriptions;
                 if held >= self.limits.max_subscriptions_per_connection {
                     return Err(ErrorCode::StreamLimitExceeded.with_message(format!(
@@ -44,9 +191,7 @@ impl SessionActor {
                     )));
                 }
             }
-            ClientMessage::Signal { .. }
-                if !self.signal_budget.try_take(std::time::Instant::now()) =>
-            {
+            Request::Signal { .. } if !self.signal_budget.try_take(self.now) => {
                 return Err(ErrorCode::RateLimited
                     .with_message("the session is carrying too many signals; slow down"));
             }
@@ -55,160 +200,14 @@ impl SessionActor {
         Ok(())
     }
 
-    pub(super) fn client_request(&mut self, from: &ConnectionId, message: ClientMessage) {
-        let Some(role) = self.member(from).map(|m| m.role) else {
-            return;
-        };
-        if let Err(error) = self.admit(from, &message) {
-            if let Some(id) = message.request_id() {
-                self.hub.metrics.error(error.code);
-                let reply = ServerMessage::Reply {
-                    id,
-                    stream: None,
-                    sdp_answer: None,
-                    error: Some(error),
-                };
-                self.send_to(from, &reply);
-            }
-            return;
-        }
-        let Some(message) = self.media_request(from, role, message) else {
-            return;
-        };
-        let (id, outcome) = match message {
-            ClientMessage::Signal {
-                id,
-                to,
-                signal_type,
-                data,
-            } => (id, self.client_signal(from, role, to, signal_type, data)),
-            ClientMessage::Publish {
-                id,
-                name,
-                has_audio,
-                has_video,
-                video_type,
-                video_dimensions,
-                ..
-            } => {
-                let outcome = if role.can_publish() {
-                    let Some(stream) = self.new_stream(
-                        from,
-                        name,
-                        has_audio,
-                        has_video,
-                        video_type,
-                        video_dimensions,
-                    ) else {
-                        return;
-                    };
-                    self.streams.push(stream.clone());
-                    self.broadcast_except(
-                        from,
-                        &ServerMessage::StreamCreated {
-                            stream: stream.clone(),
-                        },
-                    );
-                    Ok(Some(stream))
-                } else {
-                    Err(ErrorCode::UnableToPublish
-                        .with_message("a subscriber token cannot publish"))
-                };
-                (id, outcome)
-            }
-            ClientMessage::UpdateStream {
-                id,
-                stream_id,
-                has_audio,
-                has_video,
-                video_dimensions,
-            } => {
-                let outcome = self.own_stream(from, &stream_id).map(|_| {
-                    self.update_stream(&stream_id, "has_audio", has_audio.map(|v| json!(v)));
-                    self.update_stream(&stream_id, "has_video", has_video.map(|v| json!(v)));
-                    self.update_stream(
-                        &stream_id,
-                        "video_dimensions",
-                        video_dimensions.map(|v| json!(v)),
-                    );
-                    None
-                });
-                (id, outcome)
-            }
-            ClientMessage::Unpublish { id, stream_id } => {
-                // The SFU's media stops only once the stream is known to be this session's: its
-                // stream IDs are server-wide (F3).
-                let outcome = if self.own_stream(from, &stream_id).is_ok() {
-                    self.end_stream(&stream_id, StreamDestroyedReason::ClientDisconnected)
-                        .inspect(|_| self.stop_stream_media(&stream_id))
-                } else if role.is_moderator() {
-                    self.end_stream(&stream_id, StreamDestroyedReason::ForceUnpublished)
-                        .inspect(|_| self.stop_stream_media(&stream_id))
-                } else {
-                    Err(ErrorCode::ForceUnpublishDenied
-                        .with_message("only a moderator can unpublish another client's stream"))
-                };
-                (id, outcome)
-            }
-            ClientMessage::ForceDisconnect { id, connection_id } => {
-                let outcome = if role.is_moderator() {
-                    self.force_disconnect(&connection_id).map(|_| None)
-                } else {
-                    Err(ErrorCode::ForceDisconnectDenied
-                        .with_message("force-disconnect needs the moderator role"))
-                };
-                (id, outcome)
-            }
-            ClientMessage::ForceMute {
-                id,
-                stream_id,
-                excluded_stream_ids,
-                active,
-            } => {
-                let outcome = if role.is_moderator() {
-                    self.mute(stream_id, &excluded_stream_ids, active)
-                        .map(|_| None)
-                } else {
-                    Err(ErrorCode::ForceUnpublishDenied
-                        .with_message("force-mute needs the moderator role"))
-                };
-                (id, outcome)
-            }
-            // Connect, resume, heartbeats and leave are handled by the socket task.
-            _ => return,
-        };
-        if let Err(e) = &outcome {
-            self.hub.metrics.error(e.code);
-        }
-        let (stream, error) = match outcome {
-            Ok(stream) => (stream, None),
-            Err(e) => (None, Some(e)),
-        };
-        self.send_to(
-            from,
-            &ServerMessage::Reply {
-                id,
-                stream,
-                sdp_answer: None,
-                error,
-            },
+    /// Tells everyone but its publisher of a new stream.
+    pub(super) fn announce(&mut self, stream: Stream) {
+        let owner = stream.connection.connection_id.clone();
+        self.streams.push(stream.clone());
+        self.broadcast(
+            &ServerMessage::StreamCreated { stream },
+            Audience::AllBut(&owner),
         );
-    }
-
-    fn client_signal(
-        &mut self,
-        from: &ConnectionId,
-        role: Role,
-        to: Option<ConnectionId>,
-        signal_type: String,
-        data: String,
-    ) -> Outcome {
-        if !may_send_signals(role) {
-            return Err(ErrorCode::Forbidden.with_message("this token's role cannot send signals"));
-        }
-        let sender = self.member(from).map(|m| m.connection.clone());
-        self.deliver_signal(to, signal_type, data, sender)
-            .map(|_| None)
     }
 
     /// Delivers a signal (already validated and rate-limited by the socket task or REST handler).
@@ -217,7 +216,7 @@ impl SessionActor {
         to: Option<ConnectionId>,
         signal_type: String,
         data: String,
-        from: Option<otter_protocol::Connection>,
+        from: Option<Connection>,
     ) -> Result<(), OtError> {
         if let Some(target) = &to {
             if self.member(target).is_none() {
@@ -226,7 +225,7 @@ impl SessionActor {
                 );
             }
         }
-        self.hub.metrics.signals.inc();
+        self.metrics.signals.inc();
         let message = ServerMessage::Signal {
             signal_type,
             data,
@@ -239,12 +238,8 @@ impl SessionActor {
         Ok(())
     }
 
-    fn broadcast_except(&mut self, except: &ConnectionId, message: &ServerMessage) {
-        self.broadcast(message, Audience::AllBut(except));
-    }
-
     fn own_stream(&self, from: &ConnectionId, id: &StreamId) -> Result<(), OtError> {
-        match self.streams.iter().find(|s| &s.stream_id == id) {
+        match self.stream(id) {
             Some(s) if &s.connection.connection_id == from => Ok(()),
             Some(_) => {
                 Err(ErrorCode::ForceUnpublishDenied.with_message("the stream is another client's"))
@@ -253,37 +248,48 @@ impl SessionActor {
         }
     }
 
-    /// Changes one property of a stream and tells everyone but its publisher.
-    fn update_stream(&mut self, id: &StreamId, property: &str, new: Option<serde_json::Value>) {
-        let Some(new) = new else { return };
+    fn update_stream(
+        &mut self,
+        id: &StreamId,
+        has_audio: Option<bool>,
+        has_video: Option<bool>,
+        video_dimensions: Option<(u32, u32)>,
+    ) {
+        if let Some(new_value) = has_audio {
+            self.change_stream(id, |s| StreamChange::HasAudio {
+                old_value: std::mem::replace(&mut s.has_audio, new_value),
+                new_value,
+            });
+        }
+        if let Some(new_value) = has_video {
+            self.change_stream(id, |s| StreamChange::HasVideo {
+                old_value: std::mem::replace(&mut s.has_video, new_value),
+                new_value,
+            });
+        }
+        if let Some(new_value) = video_dimensions {
+            self.change_stream(id, |s| StreamChange::VideoDimensions {
+                old_value: std::mem::replace(&mut s.video_dimensions, new_value),
+                new_value,
+            });
+        }
+    }
+
+    /// Applies `edit` to a stream and tells everyone but its publisher, unless nothing changed.
+    fn change_stream(&mut self, id: &StreamId, edit: impl FnOnce(&mut Stream) -> StreamChange) {
         let Some(stream) = self.streams.iter_mut().find(|s| &s.stream_id == id) else {
             return;
         };
-        let old = match property {
-            "has_audio" => json!(std::mem::replace(
-                &mut stream.has_audio,
-                new.as_bool().unwrap_or(false)
-            )),
-            "has_video" => json!(std::mem::replace(
-                &mut stream.has_video,
-                new.as_bool().unwrap_or(false)
-            )),
-            _ => {
-                let dims = serde_json::from_value(new.clone()).unwrap_or(stream.video_dimensions);
-                json!(std::mem::replace(&mut stream.video_dimensions, dims))
-            }
-        };
-        if old == new {
+        let change = edit(stream);
+        if change.is_noop() {
             return;
         }
         let message = ServerMessage::StreamPropertyChanged {
             stream: stream.clone(),
-            changed_property: property.to_owned(),
-            old_value: old,
-            new_value: new,
+            change,
         };
         let owner = stream.connection.connection_id.clone();
-        self.broadcast_except(&owner, &message);
+        self.broadcast(&message, Audience::AllBut(&owner));
     }
 
     /// Ends a stream whose media died: everyone hears it, its publisher too (it asked for nothing).
@@ -291,26 +297,24 @@ impl SessionActor {
         let _ = self.end_stream(id, StreamDestroyedReason::MediaStopped);
     }
 
-    fn end_stream(&mut self, id: &StreamId, reason: StreamDestroyedReason) -> Outcome {
+    fn end_stream(&mut self, id: &StreamId, reason: StreamDestroyedReason) -> Result<(), OtError> {
         let pos = self
             .streams
             .iter()
             .position(|s| &s.stream_id == id)
             .ok_or_else(|| ErrorCode::NotFound.with_message("no such stream"))?;
         let stream = self.streams.remove(pos);
-        let message = ServerMessage::StreamDestroyed {
-            stream: stream.clone(),
-            reason,
-        };
+        let owner = stream.connection.connection_id.clone();
+        let message = ServerMessage::StreamDestroyed { stream, reason };
         if matches!(
             reason,
             StreamDestroyedReason::ForceUnpublished | StreamDestroyedReason::MediaStopped
         ) {
             self.broadcast(&message, Audience::All);
         } else {
-            self.broadcast_except(&stream.connection.connection_id, &message);
+            self.broadcast(&message, Audience::AllBut(&owner));
         }
-        Ok(None)
+        Ok(())
     }
 
     fn force_disconnect(&mut self, id: &ConnectionId) -> Result<(), OtError> {
@@ -327,15 +331,17 @@ impl SessionActor {
         excluded: &[StreamId],
         active: bool,
     ) -> Result<(), OtError> {
+        let silence = |s: &mut Stream| StreamChange::HasAudio {
+            old_value: std::mem::replace(&mut s.has_audio, false),
+            new_value: false,
+        };
         match one {
             Some(id) => {
                 let owner = self
-                    .streams
-                    .iter()
-                    .find(|s| s.stream_id == id)
+                    .stream(&id)
                     .map(|s| s.connection.connection_id.clone())
                     .ok_or_else(|| ErrorCode::NotFound.with_message("no such stream"))?;
-                self.update_stream(&id, "has_audio", Some(json!(false)));
+                self.change_stream(&id, silence);
                 self.send_to(
                     &owner,
                     &ServerMessage::MuteForced {
@@ -353,7 +359,7 @@ impl SessionActor {
                         .map(|s| s.stream_id.clone())
                         .collect();
                     for id in targets {
-                        self.update_stream(&id, "has_audio", Some(json!(false)));
+                        self.change_stream(&id, silence);
                     }
                 }
                 self.broadcast(
@@ -394,9 +400,4 @@ impl SessionActor {
             }
         }
     }
-}
-
-/// OpenTok lets every role signal except `publisheronly`, which may only publish.
-fn may_send_signals(role: Role) -> bool {
-    role != Role::PublisherOnly
 }
