@@ -6,25 +6,29 @@
 //! use otter_dioxus::prelude::*;
 //!
 //! fn app() -> Element {
-//!     let handlers = SessionEventHandlers::default()
-//!         .session_connected(|e: SessionConnectedEvent| println!("connected as {}", e.connection.connection_id));
+//!     let mut joined = use_signal(|| false);
+//!     let handlers = SessionEventHandlers::new()
+//!         .session_connected(move |e: SessionConnectedEvent| {
+//!             println!("connected as {}", e.connection.connection_id);
+//!             joined.set(true);
+//!         });
 //!     rsx! {
 //!         OTSession { application_id: "KEY", session_id: "SESSION", token: "TOKEN", event_handlers: handlers }
 //!     }
 //! }
 //! ```
 
-pub mod handlers;
-pub mod handles;
+pub mod event_handlers;
 pub mod publisher;
+pub mod refs;
 pub mod session;
 pub mod subscriber;
 pub mod surface;
 mod view;
 
-pub use handlers::SessionEventHandlers;
-pub use handles::{PublisherHandle, SubscriberHandle};
+pub use event_handlers::SessionEventHandlers;
 pub use publisher::{OTPublisher, OTPublisherProps, PublisherEventHandlers};
+pub use refs::{PublisherHandle, SubscriberHandle};
 pub use session::{use_session, use_session_state, OTSession, OTSessionProps, SessionContext};
 pub use subscriber::{
     OTSubscriber, OTSubscriberProps, OTSubscriberView, OTSubscriberViewProps,

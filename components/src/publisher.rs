@@ -2,125 +2,67 @@
 //! republishing, and unpublishes when unmounted. Renders the local preview's element (the desktop video
 //! surface draws into it; headless, it carries the stream's state as data attributes).
 
-use std::cell::RefCell;
 use std::rc::Rc;
 
 use dioxus::prelude::*;
 use otter_rtc::{Publisher, PublisherEvent, PublisherProperties, SessionStatus};
 
-use crate::handlers::Handler;
-use crate::handles::PublisherHandle;
+use crate::event_handlers::event_handlers;
+use crate::refs::PublisherHandle;
 use crate::session::use_session;
 use crate::surface::FrameSource;
 use crate::view::{box_style, ViewContent};
 
-/// The handlers of an [`OTPublisher`] (API.md §3.2).
-///
-/// ```
-/// use otter_dioxus::prelude::*;
-///
-/// let handlers = PublisherEventHandlers::default()
-///     .stream_created(|s: otter_rtc::Stream| println!("publishing {}", s.stream_id))
-///     .mute_forced(|()| println!("a moderator muted me"));
-/// assert!(handlers.stream_created.is_some());
-/// ```
-#[derive(Clone, Default)]
-pub struct PublisherEventHandlers {
-    /// The stream is in the session.
-    pub stream_created: Option<Handler<otter_rtc::Stream>>,
-    /// The stream ended.
-    pub stream_destroyed: Option<Handler<otter_rtc::Stream>>,
-    /// Something failed (a missing device, the media path).
-    pub error: Option<Handler<otter_rtc::OtError>>,
-    /// Microphone loudness, 0.0–1.0, about ten times a second.
-    pub audio_level: Option<Handler<f32>>,
-    /// Audio sent, once a second.
-    pub audio_network_stats: Option<Handler<otter_rtc::NetworkStats>>,
-    /// Video sent, once a second.
-    pub video_network_stats: Option<Handler<otter_rtc::NetworkStats>>,
-    /// A moderator muted this stream (audio stopped).
-    pub mute_forced: Option<Handler<()>>,
-    /// The W3C stats report (a JSON array), when one was asked for.
-    pub rtc_stats_report: Option<Handler<serde_json::Value>>,
-}
-
-impl PublisherEventHandlers {
-    /// Sets `stream_created`.
-    pub fn stream_created(mut self, h: impl Fn(otter_rtc::Stream) + 'static) -> Self {
-        self.stream_created = Some(Rc::new(h));
-        self
-    }
-    /// Sets `stream_destroyed`.
-    pub fn stream_destroyed(mut self, h: impl Fn(otter_rtc::Stream) + 'static) -> Self {
-        self.stream_destroyed = Some(Rc::new(h));
-        self
-    }
-    /// Sets `error`.
-    pub fn error(mut self, h: impl Fn(otter_rtc::OtError) + 'static) -> Self {
-        self.error = Some(Rc::new(h));
-        self
-    }
-    /// Sets `audio_level`.
-    pub fn audio_level(mut self, h: impl Fn(f32) + 'static) -> Self {
-        self.audio_level = Some(Rc::new(h));
-        self
-    }
-
-    /// Sets `audio_network_stats`.
-    pub fn audio_network_stats(mut self, h: impl Fn(otter_rtc::NetworkStats) + 'static) -> Self {
-        self.audio_network_stats = Some(Rc::new(h));
-        self
-    }
-    /// Sets `rtc_stats_report`.
-    pub fn rtc_stats_report(mut self, h: impl Fn(serde_json::Value) + 'static) -> Self {
-        self.rtc_stats_report = Some(Rc::new(h));
-        self
-    }
-    /// Sets `mute_forced`.
-    pub fn mute_forced(mut self, h: impl Fn(()) + 'static) -> Self {
-        self.mute_forced = Some(Rc::new(h));
-        self
-    }
-    /// Sets `video_network_stats`.
-    pub fn video_network_stats(mut self, h: impl Fn(otter_rtc::NetworkStats) + 'static) -> Self {
-        self.video_network_stats = Some(Rc::new(h));
-        self
-    }
-
-    fn dispatch(&self, event: PublisherEvent) {
-        match event {
-            PublisherEvent::StreamCreated(s) => self.stream_created.as_ref().map(|h| h(s)),
-            PublisherEvent::StreamDestroyed { stream, .. } => {
-                self.stream_destroyed.as_ref().map(|h| h(stream))
-            }
-            PublisherEvent::Error(e) => self.error.as_ref().map(|h| h(e)),
-            PublisherEvent::AudioLevel(l) => self.audio_level.as_ref().map(|h| h(l)),
-            PublisherEvent::AudioNetworkStats(n) => self.audio_network_stats.as_ref().map(|h| h(n)),
-            PublisherEvent::VideoNetworkStats(n) => self.video_network_stats.as_ref().map(|h| h(n)),
-            PublisherEvent::MuteForced => self.mute_forced.as_ref().map(|h| h(())),
-            PublisherEvent::RtcStatsReport(r) => self.rtc_stats_report.as_ref().map(|h| h(r)),
-            _ => None,
-        };
+event_handlers! {
+    /// The handlers of an [`OTPublisher`] (API.md §3.2).
+    ///
+    /// ```
+    /// use otter_dioxus::prelude::*;
+    ///
+    /// let handlers = PublisherEventHandlers::new()
+    ///     .stream_created(|s: otter_rtc::Stream| println!("publishing {}", s.stream_id))
+    ///     .mute_forced(|| println!("a moderator muted me"));
+    /// assert!(handlers.is_set("stream_created"));
+    /// ```
+    pub struct PublisherEventHandlers for PublisherEvent {
+        /// The stream is in the session.
+        stream_created(stream: otter_rtc::Stream) = PublisherEvent::StreamCreated(stream),
+        /// The stream ended.
+        stream_destroyed(stream: otter_rtc::Stream) = PublisherEvent::StreamDestroyed { stream, .. },
+        /// Something failed (a missing device, the media path).
+        error(error: otter_rtc::OtError) = PublisherEvent::Error(error),
+        /// Microphone loudness, 0.0–1.0, about ten times a second.
+        audio_level(level: f32) = PublisherEvent::AudioLevel(level),
+        /// Audio sent, once a second.
+        audio_network_stats(stats: otter_rtc::NetworkStats) = PublisherEvent::AudioNetworkStats(stats),
+        /// Video sent, once a second.
+        video_network_stats(stats: otter_rtc::NetworkStats) = PublisherEvent::VideoNetworkStats(stats),
+        /// A moderator muted this stream (audio stopped).
+        mute_forced() = PublisherEvent::MuteForced,
+        /// The W3C stats report (a JSON array), when one was asked for.
+        rtc_stats_report(report: serde_json::Value) = PublisherEvent::RtcStatsReport(report),
     }
 }
 
-impl PartialEq for PublisherEventHandlers {
-    fn eq(&self, other: &Self) -> bool {
-        fn same<E>(a: &Option<Handler<E>>, b: &Option<Handler<E>>) -> bool {
-            match (a, b) {
-                (Some(a), Some(b)) => Rc::ptr_eq(a, b),
-                (None, None) => true,
-                _ => false,
-            }
+/// The properties that change on a live publisher without republishing.
+#[derive(Clone, PartialEq)]
+struct RuntimeProperties {
+    publish_video: bool,
+    publish_audio: bool,
+    resolution: (u32, u32),
+    frame_rate: u32,
+    max_video_bitrate: Option<u32>,
+}
+
+impl From<&PublisherProperties> for RuntimeProperties {
+    fn from(p: &PublisherProperties) -> Self {
+        Self {
+            publish_video: p.publish_video,
+            publish_audio: p.publish_audio,
+            resolution: p.resolution,
+            frame_rate: p.frame_rate,
+            max_video_bitrate: p.max_video_bitrate,
         }
-        same(&self.stream_created, &other.stream_created)
-            && same(&self.stream_destroyed, &other.stream_destroyed)
-            && same(&self.error, &other.error)
-            && same(&self.audio_level, &other.audio_level)
-            && same(&self.audio_network_stats, &other.audio_network_stats)
-            && same(&self.video_network_stats, &other.video_network_stats)
-            && same(&self.mute_forced, &other.mute_forced)
-            && same(&self.rtc_stats_report, &other.rtc_stats_report)
     }
 }
 
@@ -162,24 +104,24 @@ pub struct OTPublisherProps {
 ///     rsx! { OTPublisher { properties, style: "width:320px;height:240px" } }
 /// }
 /// ```
-#[allow(non_snake_case)]
+#[component]
 pub fn OTPublisher(props: OTPublisherProps) -> Element {
     let context = use_session();
-    let handlers = use_hook(|| Rc::new(RefCell::new(PublisherEventHandlers::default())));
-    *handlers.borrow_mut() = props.event_handlers.clone();
+    // The handlers of the latest render (see `OTSession`).
+    let handlers = props.event_handlers.clone();
+    let dispatch = use_callback(move |event: PublisherEvent| handlers.dispatch(&event));
     let mut stream_id = use_signal(|| None::<String>);
     let mut frames = use_signal(|| None::<FrameSource>);
     // A moderator's mute holds until the app changes `publish_audio` (OpenTok: the app unmutes).
     let mut forced_mute = use_signal(|| false);
-    let publisher = use_hook(|| Rc::new(RefCell::new(None::<Rc<Publisher>>)));
-    let applied = use_hook(|| Rc::new(RefCell::new(props.properties.clone())));
+    // The live publisher, once published; dropping it (with this scope) unpublishes in the background.
+    let mut publisher = use_signal(|| None::<Rc<Publisher>>);
+    // What the live publisher has now: it starts with the properties of the first render.
+    let mut applied = use_signal(|| RuntimeProperties::from(&props.properties));
     let on_publisher = props.on_publisher;
+    // Publishes once the session is connected; the task (and its event relay) ends with the scope.
     use_hook(|| {
-        let (handlers, publisher, properties) = (
-            handlers.clone(),
-            publisher.clone(),
-            props.properties.clone(),
-        );
+        let properties = props.properties.clone();
         spawn(async move {
             let Some(session) = context.session() else {
                 return;
@@ -201,59 +143,58 @@ pub fn OTPublisher(props: OTPublisherProps) -> Element {
                     if let Some(cb) = on_publisher {
                         cb.call(PublisherHandle::new(&p));
                     }
-                    *publisher.borrow_mut() = Some(p);
+                    publisher.set(Some(p));
                     while let Some(event) = events.recv().await {
                         if event == PublisherEvent::MuteForced {
                             forced_mute.set(true);
                         }
-                        let current = handlers.borrow().clone();
-                        current.dispatch(event);
+                        dispatch.call(event);
                     }
                 }
-                Err(e) => {
-                    let current = handlers.borrow().clone();
-                    current.dispatch(PublisherEvent::Error(e));
-                }
+                Err(e) => dispatch.call(PublisherEvent::Error(e)),
             }
         })
     });
-    // Runtime changes: applied to the live publisher, never republished.
-    let live = publisher.borrow().clone();
-    if let Some(p) = live {
-        let mut old = applied.borrow_mut();
-        let new = &props.properties;
-        if old.publish_video != new.publish_video {
-            let (p, on) = (p.clone(), new.publish_video);
+
+    // Applies runtime-changeable properties to the live publisher, never republishing: an effect on
+    // their values, which also runs once the publisher is live (for changes made while it started).
+    let wanted = RuntimeProperties::from(&props.properties);
+    use_effect(use_reactive!(|wanted| {
+        let Some(p) = publisher() else {
+            return;
+        };
+        let old = applied.peek().clone();
+        if old == wanted {
+            return;
+        }
+        if old.publish_video != wanted.publish_video {
+            let (p, on) = (p.clone(), wanted.publish_video);
             spawn(async move {
                 let _ = p.set_publish_video(on).await;
             });
         }
-        if old.publish_audio != new.publish_audio {
+        if old.publish_audio != wanted.publish_audio {
             forced_mute.set(false);
-            let (p, on) = (p.clone(), new.publish_audio);
+            let (p, on) = (p.clone(), wanted.publish_audio);
             spawn(async move {
                 let _ = p.set_publish_audio(on).await;
             });
         }
-        if old.resolution != new.resolution {
-            let (p, (w, h)) = (p.clone(), new.resolution);
+        if old.resolution != wanted.resolution {
+            let (p, (w, h)) = (p.clone(), wanted.resolution);
             spawn(async move {
                 let _ = p.set_resolution(w, h).await;
             });
         }
-        if old.frame_rate != new.frame_rate {
-            let _ = p.set_frame_rate(new.frame_rate);
+        if old.frame_rate != wanted.frame_rate {
+            let _ = p.set_frame_rate(wanted.frame_rate);
         }
-        if old.max_video_bitrate != new.max_video_bitrate {
-            p.set_max_video_bitrate(new.max_video_bitrate);
+        if old.max_video_bitrate != wanted.max_video_bitrate {
+            p.set_max_video_bitrate(wanted.max_video_bitrate);
         }
-        *old = new.clone();
-    }
-    use_drop({
-        let publisher = publisher.clone();
-        // Dropping the publisher unpublishes in the background; the event task is cancelled with the scope.
-        move || drop(publisher.borrow_mut().take())
-    });
+        applied.set(wanted);
+    }));
+
     let p = &props.properties;
     let shown = if p.publish_video {
         frames.read().clone()

@@ -1,14 +1,16 @@
 //! `OTSession`: mounting connects, unmounting disconnects, identity props changing reconnects, and the
 //! latest `event_handlers` receive every event. Descendants reach the session through [`use_session`].
 
-use std::cell::RefCell;
 use std::rc::Rc;
 
 use dioxus::core::Task;
 use dioxus::prelude::*;
-use otter_rtc::{Session, SessionOptions, SignalRequest};
+use otter_rtc::{
+    DisconnectReason, Session, SessionDisconnectedEvent, SessionEvent, SessionId, SessionOptions,
+    SignalRequest,
+};
 
-use crate::handlers::SessionEventHandlers;
+use crate::event_handlers::SessionEventHandlers;
 
 /// What `OTSession` gives its descendants (a `Copy` handle on signals).
 ///
@@ -143,14 +145,21 @@ struct Identity {
     options: SessionOptions,
 }
 
-/// A session and the task that connects it and relays its events.
+impl Identity {
+    /// A session for this identity, not connected yet (no I/O: `Session::init` only makes channels).
+    fn session(&self) -> Session {
+        Session::init(&self.application_id, &self.session_id, self.options.clone())
+    }
+}
+
+/// The connection in progress: whose it is and the task that connects it and relays its events.
 struct Live {
     identity: Identity,
     task: Task,
 }
 
 /// Connects and relays events until the task is cancelled (unmount or identity change).
-async fn run(session: Session, token: String, handlers: Rc<RefCell<SessionEventHandlers>>) {
+async fn run(session: Session, token: String, dispatch: Callback<SessionEvent>) {
     let mut events = session.events();
     let connecting = session.clone();
     // Errors arrive as `error` events too, so the result needs no separate handling here.
@@ -158,9 +167,7 @@ async fn run(session: Session, token: String, handlers: Rc<RefCell<SessionEventH
         let _ = connecting.connect(&token).await;
     });
     while let Some(event) = events.recv().await {
-        // Clone out, so a handler may replace the handlers (by re-rendering) without a borrow conflict.
-        let current = handlers.borrow().clone();
-        current.dispatch(event);
+        dispatch.call(event);
     }
 }
 
@@ -171,10 +178,9 @@ async fn run(session: Session, token: String, handlers: Rc<RefCell<SessionEventH
 /// use otter_dioxus::prelude::*;
 ///
 /// fn app() -> Element {
-///     let joined = use_signal(|| 0);
-///     let handlers = SessionEventHandlers::default()
-///         // Handlers are `Fn`; a signal is `Copy`, so take a mutable copy inside.
-///         .connection_created(move |_: ConnectionEvent| *joined.clone().write() += 1)
+///     let mut joined = use_signal(|| 0);
+///     let handlers = SessionEventHandlers::new()
+///         .connection_created(move |_| joined += 1)
 ///         .error(|e: ErrorEvent| eprintln!("{}", e.error));
 ///     rsx! {
 ///         OTSession {
@@ -190,74 +196,81 @@ async fn run(session: Session, token: String, handlers: Rc<RefCell<SessionEventH
 ///     }
 /// }
 /// ```
-#[allow(non_snake_case)]
+#[component]
 pub fn OTSession(props: OTSessionProps) -> Element {
-    let handlers = use_hook(|| Rc::new(RefCell::new(SessionEventHandlers::default())));
-    *handlers.borrow_mut() = props.event_handlers.clone();
-    let mut session = use_signal(|| None::<Session>);
-    use_context_provider(|| SessionContext { session });
-    let live = use_hook(|| Rc::new(RefCell::new(None::<Live>)));
+    // The handlers of the latest render: `use_callback` keeps one `Callback` and swaps its closure on
+    // every render, so the connection task always reaches the current bag.
+    let handlers = props.event_handlers.clone();
+    let dispatch = use_callback(move |event: SessionEvent| handlers.dispatch(&event));
     let identity = Identity {
         application_id: props.application_id.clone(),
         session_id: props.session_id.clone(),
         token: props.token.clone(),
         options: props.options.clone(),
     };
-    if live.borrow().as_ref().map(|l| &l.identity) != Some(&identity) {
-        // A new identity: the old connection ends (its task is cancelled and its session dropped, which
-        // leaves in the background) and a new one starts.
-        if let Some(old) = live.borrow_mut().take() {
-            old.task.cancel();
-            // Its own `session_disconnected` would come after the task is gone: report the leave here.
-            let was_joined = session
-                .peek()
-                .as_ref()
-                .is_some_and(|s| s.connection().is_some());
-            if let (true, Ok(session_id)) = (
-                was_joined,
-                otter_rtc::SessionId::new(old.identity.session_id),
-            ) {
-                let event = otter_rtc::SessionDisconnectedEvent {
-                    session_id,
-                    reason: otter_rtc::DisconnectReason::ClientDisconnected,
-                };
-                handlers
-                    .borrow()
-                    .clone()
-                    .dispatch(otter_rtc::SessionEvent::SessionDisconnected(event));
-            }
-        }
-        let s = Session::init(
-            &identity.application_id,
-            &identity.session_id,
-            identity.options.clone(),
-        );
-        let task = spawn(run(s.clone(), identity.token.clone(), handlers.clone()));
-        session.set(Some(s));
-        *live.borrow_mut() = Some(Live { identity, task });
-    }
-    let sent_signal = use_hook(|| Rc::new(RefCell::new(None::<SignalRequest>)));
-    if props.signal != *sent_signal.borrow() {
-        *sent_signal.borrow_mut() = props.signal.clone();
-        if let (Some(request), Some(s)) = (props.signal.clone(), session.peek().clone()) {
-            spawn(async move {
-                // Sent once connected: the engine queues it while connecting would fail, so wait.
-                let mut state = s.watch_state();
-                let _ = state
-                    .wait_for(|st| st.status == otter_rtc::SessionStatus::Connected)
-                    .await;
-                let _ = s.signal(request).await;
-            });
-        }
-    }
-    use_drop({
-        let live = live.clone();
-        move || {
-            if let Some(old) = live.borrow_mut().take() {
-                old.task.cancel();
-            }
-        }
+    // Made in the first render, so children mounting with it find it; the effect below connects it.
+    let mut session = use_signal({
+        let identity = identity.clone();
+        move || Some(identity.session())
     });
+    use_context_provider(|| SessionContext { session });
+    let mut live = use_signal(|| None::<Live>);
+
+    // Connects on mount and reconnects when the identity changes (and only then, not on every render):
+    // an effect, so rendering stays free of I/O.
+    use_effect(use_reactive!(|identity| {
+        // Also re-run when a signal read by a handler called below changes: then there is nothing to do.
+        if live.peek().as_ref().is_some_and(|l| l.identity == identity) {
+            return;
+        }
+        let session_now = match live.take() {
+            // The first run: the session made in the first render.
+            None => session.peek().clone().unwrap_or_else(|| identity.session()),
+            // A new identity: the old connection ends (its task is cancelled and its session dropped,
+            // which leaves in the background) and a new one starts.
+            Some(old) => {
+                old.task.cancel();
+                // Its own `session_disconnected` would come after the task is gone: report the leave here.
+                let was_joined = session
+                    .peek()
+                    .as_ref()
+                    .is_some_and(|s| s.connection().is_some());
+                if let (true, Ok(session_id)) =
+                    (was_joined, SessionId::new(old.identity.session_id))
+                {
+                    dispatch.call(SessionEvent::SessionDisconnected(
+                        SessionDisconnectedEvent {
+                            session_id,
+                            reason: DisconnectReason::ClientDisconnected,
+                        },
+                    ));
+                }
+                let new = identity.session();
+                session.set(Some(new.clone()));
+                new
+            }
+        };
+        let task = spawn(run(session_now, identity.token.clone(), dispatch));
+        live.set(Some(Live { identity, task }));
+    }));
+
+    // Sends the `signal` prop once connected, and again when its value changes (an equal value
+    // re-rendered is not re-sent): an effect on the prop's value.
+    let signal = props.signal.clone();
+    use_effect(use_reactive!(|signal| {
+        let (Some(request), Some(s)) = (signal, session.peek().clone()) else {
+            return;
+        };
+        spawn(async move {
+            // Sent once connected: the engine refuses a signal while connecting, so wait.
+            let mut state = s.watch_state();
+            let _ = state
+                .wait_for(|st| st.status == otter_rtc::SessionStatus::Connected)
+                .await;
+            let _ = s.signal(request).await;
+        });
+    }));
+
     rsx! {
         div { class: props.class.clone().unwrap_or_default(), style: props.style.clone().unwrap_or_default(), {props.children} }
     }

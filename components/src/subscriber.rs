@@ -3,123 +3,56 @@
 //! layout. `OTSubscriberView` subscribes while mounted and also works on its own anywhere under
 //! `OTSession`. Subscriber events are per stream.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
 use dioxus::prelude::*;
 use otter_rtc::{StreamId, SubscriberEvent, SubscriberProperties, VideoReason};
 
-use crate::handles::SubscriberHandle;
+use crate::event_handlers::event_handlers;
+use crate::refs::SubscriberHandle;
 use crate::session::{use_session, use_session_state};
 use crate::surface::FrameSource;
 use crate::view::{box_style, ViewContent};
 
-/// A handler of one stream's events of payload `E`: `(stream, payload)`.
-pub type StreamHandler<E> = Rc<dyn Fn(StreamId, E)>;
-
-macro_rules! subscriber_handlers {
-    ($( $(#[$doc:meta])* $key:ident : $payload:ty ),* $(,)?) => {
-        /// The handlers of an [`OTSubscriber`] (API.md §4): one optional closure per event key, each told
-        /// which stream the event belongs to. `on_event` sees every event.
-        ///
-        /// ```
-        /// use otter_dioxus::prelude::*;
-        /// use otter_rtc::StreamId;
-        ///
-        /// let handlers = SubscriberEventHandlers::default()
-        ///     .audio_level(|stream: StreamId, level: f32| println!("{stream}: {level:.2}"));
-        /// assert!(handlers.audio_level.is_some());
-        /// ```
-        #[derive(Clone, Default)]
-        pub struct SubscriberEventHandlers {
-            /// Every event of every stream.
-            pub on_event: Option<StreamHandler<SubscriberEvent>>,
-            $( $(#[$doc])* pub $key: Option<StreamHandler<$payload>>, )*
-        }
-
-        impl SubscriberEventHandlers {
-            /// Sets the handler of every event.
-            pub fn on_event(mut self, h: impl Fn(StreamId, SubscriberEvent) + 'static) -> Self {
-                self.on_event = Some(Rc::new(h));
-                self
-            }
-            $(
-                $(#[$doc])*
-                pub fn $key(mut self, h: impl Fn(StreamId, $payload) + 'static) -> Self {
-                    self.$key = Some(Rc::new(h));
-                    self
-                }
-            )*
-        }
-
-        impl PartialEq for SubscriberEventHandlers {
-            fn eq(&self, other: &Self) -> bool {
-                fn same<E>(a: &Option<StreamHandler<E>>, b: &Option<StreamHandler<E>>) -> bool {
-                    match (a, b) {
-                        (Some(a), Some(b)) => Rc::ptr_eq(a, b),
-                        (None, None) => true,
-                        _ => false,
-                    }
-                }
-                same(&self.on_event, &other.on_event) $( && same(&self.$key, &other.$key) )*
-            }
-        }
-    };
-}
-
-subscriber_handlers! {
-    /// Media is flowing.
-    connected: (),
-    /// Media stopped arriving (network interruption).
-    disconnected: (),
-    /// Media is back.
-    reconnected: (),
-    /// The first frame was decoded.
-    video_data_received: (),
-    /// Video stopped, and why.
-    video_disabled: VideoReason,
-    /// Video is back, and why.
-    video_enabled: VideoReason,
-    /// Received loudness, 0.0–1.0, about ten times a second.
-    audio_level: f32,
-    /// Audio received, once a second.
-    audio_network_stats: otter_rtc::NetworkStats,
-    /// Video received, once a second.
-    video_network_stats: otter_rtc::NetworkStats,
-    /// Something failed.
-    error: otter_rtc::OtError,
-    /// The W3C stats report (a JSON array), when one was asked for.
-    rtc_stats_report: serde_json::Value,
-}
-
-impl SubscriberEventHandlers {
-    /// Calls `on_event` and the handler of `event`'s key.
-    fn dispatch(&self, stream: &StreamId, event: SubscriberEvent) {
-        if let Some(h) = &self.on_event {
-            h(stream.clone(), event.clone());
-        }
-        let s = stream.clone();
-        let _ = match event {
-            SubscriberEvent::Connected => self.connected.as_ref().map(|h| h(s, ())),
-            SubscriberEvent::Disconnected => self.disconnected.as_ref().map(|h| h(s, ())),
-            SubscriberEvent::Reconnected => self.reconnected.as_ref().map(|h| h(s, ())),
-            SubscriberEvent::VideoDataReceived => {
-                self.video_data_received.as_ref().map(|h| h(s, ()))
-            }
-            SubscriberEvent::VideoDisabled(r) => self.video_disabled.as_ref().map(|h| h(s, r)),
-            SubscriberEvent::VideoEnabled(r) => self.video_enabled.as_ref().map(|h| h(s, r)),
-            SubscriberEvent::AudioLevel(l) => self.audio_level.as_ref().map(|h| h(s, l)),
-            SubscriberEvent::AudioNetworkStats(n) => {
-                self.audio_network_stats.as_ref().map(|h| h(s, n))
-            }
-            SubscriberEvent::VideoNetworkStats(n) => {
-                self.video_network_stats.as_ref().map(|h| h(s, n))
-            }
-            SubscriberEvent::Error(e) => self.error.as_ref().map(|h| h(s, e)),
-            SubscriberEvent::RtcStatsReport(r) => self.rtc_stats_report.as_ref().map(|h| h(s, r)),
-            _ => None,
-        };
+event_handlers! {
+    /// The handlers of an [`OTSubscriber`] (API.md §4): one optional closure per event key, each told
+    /// which stream the event belongs to. `on_event` sees every event.
+    ///
+    /// ```
+    /// use otter_dioxus::prelude::*;
+    /// use otter_rtc::StreamId;
+    ///
+    /// let handlers = SubscriberEventHandlers::new()
+    ///     .audio_level(|stream: StreamId, level: f32| println!("{stream}: {level:.2}"))
+    ///     .video_data_received(|stream: StreamId| println!("first frame of {stream}"));
+    /// assert!(handlers.is_set("audio_level"));
+    /// ```
+    pub struct SubscriberEventHandlers for (StreamId, SubscriberEvent) {
+        /// Every event of every stream.
+        on_event(stream: StreamId, event: SubscriberEvent) = (stream, event),
+        /// Media is flowing.
+        connected(stream: StreamId) = (stream, SubscriberEvent::Connected),
+        /// Media stopped arriving (network interruption).
+        disconnected(stream: StreamId) = (stream, SubscriberEvent::Disconnected),
+        /// Media is back.
+        reconnected(stream: StreamId) = (stream, SubscriberEvent::Reconnected),
+        /// The first frame was decoded.
+        video_data_received(stream: StreamId) = (stream, SubscriberEvent::VideoDataReceived),
+        /// Video stopped, and why.
+        video_disabled(stream: StreamId, reason: VideoReason) = (stream, SubscriberEvent::VideoDisabled(reason)),
+        /// Video is back, and why.
+        video_enabled(stream: StreamId, reason: VideoReason) = (stream, SubscriberEvent::VideoEnabled(reason)),
+        /// Received loudness, 0.0–1.0, about ten times a second.
+        audio_level(stream: StreamId, level: f32) = (stream, SubscriberEvent::AudioLevel(level)),
+        /// Audio received, once a second.
+        audio_network_stats(stream: StreamId, stats: otter_rtc::NetworkStats) = (stream, SubscriberEvent::AudioNetworkStats(stats)),
+        /// Video received, once a second.
+        video_network_stats(stream: StreamId, stats: otter_rtc::NetworkStats) = (stream, SubscriberEvent::VideoNetworkStats(stats)),
+        /// Something failed.
+        error(stream: StreamId, error: otter_rtc::OtError) = (stream, SubscriberEvent::Error(error)),
+        /// The W3C stats report (a JSON array), when one was asked for.
+        rtc_stats_report(stream: StreamId, report: serde_json::Value) = (stream, SubscriberEvent::RtcStatsReport(report)),
     }
 }
 
@@ -129,16 +62,18 @@ type Properties = (
     HashMap<StreamId, SubscriberProperties>,
 );
 
-#[derive(Clone)]
+/// What `OTSubscriber` gives its views (a `Copy` handle, like [`crate::SessionContext`]).
+#[derive(Clone, Copy)]
 struct SubscriberContext {
-    handlers: Rc<RefCell<SubscriberEventHandlers>>,
-    /// A signal, so the views re-render (and re-apply) when the properties change.
-    properties: Signal<Properties>,
+    /// The handlers of the `OTSubscriber`'s latest render.
+    dispatch: Callback<(StreamId, SubscriberEvent)>,
+    /// The properties, derived from the props: the views re-render (and re-apply) when they change.
+    properties: Memo<Properties>,
 }
 
 impl SubscriberContext {
     /// What `stream` should be subscribed with: its override, else the common properties. Reading it
-    /// subscribes the calling component to changes.
+    /// subscribes the calling component (or effect) to changes.
     fn properties_for(&self, stream: &StreamId) -> SubscriberProperties {
         let (all, per) = &*self.properties.read();
         per.get(stream).cloned().unwrap_or_else(|| all.clone())
@@ -180,8 +115,8 @@ pub struct OTSubscriberProps {
 ///
 /// #[component]
 /// fn Everyone() -> Element {
-///     let handlers = SubscriberEventHandlers::default()
-///         .video_data_received(|stream: StreamId, ()| println!("first frame of {stream}"));
+///     let mut first_frames = use_signal(|| 0);
+///     let handlers = SubscriberEventHandlers::new().video_data_received(move |_| first_frames += 1);
 ///     rsx! {
 ///         OTSubscriber {
 ///             event_handlers: handlers,
@@ -194,18 +129,19 @@ pub struct OTSubscriberProps {
 ///     }
 /// }
 /// ```
-#[allow(non_snake_case)]
+#[component]
 pub fn OTSubscriber(props: OTSubscriberProps) -> Element {
-    let properties = use_signal(|| (props.properties.clone(), props.stream_properties.clone()));
-    let mut shared = use_context_provider(|| SubscriberContext {
-        handlers: Rc::new(RefCell::new(SubscriberEventHandlers::default())),
+    // The handlers of the latest render (see `OTSession`).
+    let handlers = props.event_handlers.clone();
+    let dispatch =
+        use_callback(move |event: (StreamId, SubscriberEvent)| handlers.dispatch(&event));
+    // The properties as a memo of the props: pure, and the views follow it.
+    let (all, per) = (props.properties.clone(), props.stream_properties.clone());
+    let properties = use_memo(use_reactive!(|all, per| (all, per)));
+    use_context_provider(|| SubscriberContext {
+        dispatch,
         properties,
     });
-    *shared.handlers.borrow_mut() = props.event_handlers.clone();
-    let current = (props.properties.clone(), props.stream_properties.clone());
-    if *shared.properties.peek() != current {
-        shared.properties.set(current);
-    }
     let with_self = props.subscribe_to_self;
     let streams = use_session_state(move |st| {
         let own = st.connection.as_ref().map(|c| &c.connection_id);
@@ -254,7 +190,7 @@ pub struct OTSubscriberViewProps {
 ///     rsx! { OTSubscriberView { stream_id, style: "width:100%;height:100%" } }
 /// }
 /// ```
-#[allow(non_snake_case)]
+#[component]
 pub fn OTSubscriberView(props: OTSubscriberViewProps) -> Element {
     let context = use_session();
     let shared = try_use_context::<SubscriberContext>();
@@ -268,16 +204,14 @@ pub fn OTSubscriberView(props: OTSubscriberViewProps) -> Element {
             .find(|s| s.stream_id == stream_id)
             .map(|s| (s.name.clone(), s.has_audio))
     });
-    let subscriber = use_hook(|| Rc::new(RefCell::new(None::<Rc<otter_rtc::Subscriber>>)));
-    let applied_at_start = use_hook(|| Rc::new(RefCell::new(None::<SubscriberProperties>)));
+    // The live subscription, once subscribed; dropping it (with this scope) unsubscribes in the background.
+    let mut subscriber = use_signal(|| None::<Rc<otter_rtc::Subscriber>>);
+    // The properties the live subscription has now.
+    let mut applied = use_signal(|| None::<SubscriberProperties>);
     let on_subscriber = props.on_subscriber;
+    // Subscribes once mounted; the task (and its event relay) ends with the scope.
     use_hook(|| {
-        let (stream_id, subscriber, applied_at_start) = (
-            props.stream_id.clone(),
-            subscriber.clone(),
-            applied_at_start.clone(),
-        );
-        let shared = shared.clone();
+        let stream_id = props.stream_id.clone();
         spawn(async move {
             let Some(session) = context.session() else {
                 return;
@@ -289,16 +223,14 @@ pub fn OTSubscriberView(props: OTSubscriberViewProps) -> Element {
             else {
                 return;
             };
-            let properties = shared.as_ref().map(|c| {
+            let properties = shared.map(|c| {
                 let (all, per) = &*c.properties.peek();
                 per.get(&stream_id).cloned().unwrap_or_else(|| all.clone())
             });
             let properties = properties.unwrap_or_default();
             let dispatch = |event: SubscriberEvent| {
-                if let Some(c) = shared.as_ref() {
-                    // Clone out, so a handler may cause a re-render that replaces the handlers.
-                    let current = c.handlers.borrow().clone();
-                    current.dispatch(&stream_id, event);
+                if let Some(c) = shared {
+                    c.dispatch.call((stream_id.clone(), event));
                 }
             };
             match session.subscribe(&stream, properties.clone()).await {
@@ -309,8 +241,8 @@ pub fn OTSubscriberView(props: OTSubscriberViewProps) -> Element {
                     if let Some(cb) = on_subscriber {
                         cb.call(SubscriberHandle::new(&s));
                     }
-                    *subscriber.borrow_mut() = Some(s);
-                    *applied_at_start.borrow_mut() = Some(properties);
+                    applied.set(Some(properties));
+                    subscriber.set(Some(s));
                     while let Some(event) = events.recv().await {
                         match event {
                             SubscriberEvent::VideoDataReceived
@@ -325,42 +257,37 @@ pub fn OTSubscriberView(props: OTSubscriberViewProps) -> Element {
             }
         })
     });
-    // Live properties: what the nearest OTSubscriber asks for now, applied to the running subscription.
-    let wanted = shared.as_ref().map(|c| c.properties_for(&props.stream_id));
-    let applied = applied_at_start;
-    let live = subscriber.borrow().clone();
-    if let (Some(sub), Some(wanted)) = (live, wanted) {
-        let mut applied = applied.borrow_mut();
-        let before = applied.clone().unwrap_or_default();
-        if applied.as_ref() != Some(&wanted) {
-            let audio = (before.subscribe_to_audio != wanted.subscribe_to_audio)
-                .then_some(wanted.subscribe_to_audio);
-            let video = (before.subscribe_to_video != wanted.subscribe_to_video)
-                .then_some(wanted.subscribe_to_video);
-            sub.set_audio_volume(wanted.audio_volume);
-            if audio.is_some() || video.is_some() {
-                spawn(async move {
-                    let _ = sub.set_subscribe(audio, video).await;
-                });
-            }
-            *applied = Some(wanted);
+    // Applies what the nearest OTSubscriber asks for now to the running subscription: an effect that
+    // runs again when those properties (a memo) change or the subscription goes live.
+    let stream_id = props.stream_id.clone();
+    use_effect(use_reactive!(|stream_id| {
+        let (Some(c), Some(sub)) = (shared, subscriber()) else {
+            return;
+        };
+        let wanted = c.properties_for(&stream_id);
+        let before = applied.peek().clone().unwrap_or_default();
+        if applied.peek().as_ref() == Some(&wanted) {
+            return;
         }
-    }
-    use_drop({
-        let subscriber = subscriber.clone();
-        // Dropping the subscriber unsubscribes in the background.
-        move || drop(subscriber.borrow_mut().take())
-    });
+        let audio = (before.subscribe_to_audio != wanted.subscribe_to_audio)
+            .then_some(wanted.subscribe_to_audio);
+        let video = (before.subscribe_to_video != wanted.subscribe_to_video)
+            .then_some(wanted.subscribe_to_video);
+        sub.set_audio_volume(wanted.audio_volume);
+        if audio.is_some() || video.is_some() {
+            spawn(async move {
+                let _ = sub.set_subscribe(audio, video).await;
+            });
+        }
+        applied.set(Some(wanted));
+    }));
     let scale_behavior = shared
         .as_ref()
         .map(|c| c.properties_for(&props.stream_id).scale_behavior)
         .unwrap_or_default();
-    let on_resize = use_callback({
-        let subscriber = subscriber.clone();
-        move |(w, h): (u32, u32)| {
-            if let Some(s) = subscriber.borrow().as_ref() {
-                s.set_preferred_resolution((w > 0 && h > 0).then_some((w, h)));
-            }
+    let on_resize = use_callback(move |(w, h): (u32, u32)| {
+        if let Some(s) = subscriber.peek().as_ref() {
+            s.set_preferred_resolution((w > 0 && h > 0).then_some((w, h)));
         }
     });
     let (name, has_audio) = info.read().clone().unwrap_or_else(|| (String::new(), true));

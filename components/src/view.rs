@@ -41,7 +41,7 @@ pub(crate) fn box_style(extra: Option<&str>) -> String {
 }
 
 /// The inside of a view's box.
-#[allow(non_snake_case)]
+#[component]
 pub(crate) fn ViewContent(props: ViewProps) -> Element {
     let initial = props
         .name

@@ -185,3 +185,99 @@ async fn use_session_outside_a_session_panics_saying_so() {
         "{message:?}"
     );
 }
+
+/// The natural app code: a handler that writes a `Signal` it captured (handlers are `FnMut`).
+#[derive(Clone)]
+struct CounterProps {
+    session_id: String,
+    token: String,
+    options: SessionOptions,
+    /// Where the test reads the signal's value (the signal itself lives in the app).
+    shown: Rc<std::cell::Cell<i32>>,
+}
+
+impl PartialEq for CounterProps {
+    fn eq(&self, _: &Self) -> bool {
+        false
+    }
+}
+
+fn counter_app(props: CounterProps) -> Element {
+    let mut count = use_signal(|| 0);
+    props.shown.set(count());
+    rsx! {
+        OTSession {
+            application_id: "100200",
+            session_id: props.session_id.clone(),
+            token: props.token.clone(),
+            options: props.options.clone(),
+            event_handlers: SessionEventHandlers::new().session_connected(move |_| count += 1),
+            p { "connected {count} times" }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_handler_writes_a_captured_signal() {
+    let fixture = Fixture::start().await;
+    let shown = Rc::new(std::cell::Cell::new(0));
+    let props = CounterProps {
+        session_id: fixture.session.to_string(),
+        token: fixture.token(),
+        options: fixture.options(),
+        shown: shown.clone(),
+    };
+    let mut dom = VirtualDom::new_with_props(counter_app, props);
+    dom.rebuild_in_place();
+    drive(&mut dom, "the signal counting the connection", || {
+        shown.get() == 1
+    })
+    .await;
+    assert!(dioxus_ssr::render(&dom).contains("connected 1 times"));
+}
+
+#[tokio::test]
+async fn re_rendering_with_the_same_identity_does_not_reconnect() {
+    let fixture = Fixture::start().await;
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let live = Rc::new(RefCell::new(Live::default()));
+    let props = RootProps {
+        session_id: fixture.session.to_string(),
+        token: fixture.token(),
+        options: fixture.options(),
+        log: log.clone(),
+        live: live.clone(),
+    };
+    let mut dom = VirtualDom::new_with_props(root, props);
+    dom.rebuild_in_place();
+    let count = |what: &str| log.borrow().iter().filter(|l| l.starts_with(what)).count();
+    drive(&mut dom, "session_connected", || {
+        count("session_connected") == 1
+    })
+    .await;
+    let server = &fixture.server;
+    assert_eq!(server.state().metrics.connections.get(), 1);
+
+    // The parent re-renders ten times, each time with new handler closures (a new bag) and the same
+    // identity: the connection stays, and the newest handlers are the ones called.
+    for set in 1..=10 {
+        live.borrow_mut().handler_set = set;
+        dom.mark_dirty(ScopeId::APP);
+        drive(&mut dom, "a re-render", || true).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drive(&mut dom, "quiet", || true).await;
+    assert_eq!(count("session_connected"), 1, "{:?}", log.borrow());
+    assert_eq!(count("session_disconnected"), 0, "{:?}", log.borrow());
+    assert_eq!(server.state().metrics.connections.get(), 1);
+    live.borrow_mut().signal = Some(SignalRequest::new("t", "after"));
+    dom.mark_dirty(ScopeId::APP);
+    drive(&mut dom, "signal after", || count("signal after") == 1).await;
+    assert!(
+        log.borrow()
+            .iter()
+            .any(|l| l == "signal after (handler set 10)"),
+        "{:?}",
+        log.borrow()
+    );
+}

@@ -20,7 +20,7 @@ struct Props {
 
 fn root(props: Props) -> Element {
     let seen = props.seen.clone();
-    let handlers = SubscriberEventHandlers::default().video_data_received(move |stream, ()| {
+    let handlers = SubscriberEventHandlers::default().video_data_received(move |stream| {
         seen.borrow_mut().insert(stream.to_string());
     });
     rsx! {

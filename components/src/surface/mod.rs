@@ -127,7 +127,7 @@ pub fn frames_drawn() -> Vec<u64> {
 ///     }
 /// }
 /// ```
-#[allow(non_snake_case)]
+#[component]
 pub fn VideoSurface(props: VideoSurfaceProps) -> Element {
     let id = use_hook(|| {
         let id = NEXT_SURFACE.fetch_add(1, Ordering::Relaxed);

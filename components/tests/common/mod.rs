@@ -165,7 +165,7 @@ impl Fixture {
             session,
             &options,
             TokenFormat::Jwt,
-            tokens::unix_now(),
+            otter_server::clock::unix_secs(),
         )
         .expect("a valid token")
     }

@@ -19,7 +19,7 @@ pub enum Screen {
 }
 
 /// The root component.
-#[allow(non_snake_case)]
+#[component]
 pub fn App() -> Element {
     let args = use_context::<Args>();
     let form = use_signal(|| JoinForm::from_args(&args));

@@ -78,7 +78,7 @@ impl Backend {
             .post(format!("{}/session/create", self.url))
             .header(
                 "X-OPENTOK-AUTH",
-                tokens::mint_rest_auth(&self.project, tokens::unix_now()),
+                tokens::mint_rest_auth(&self.project, otter_server::clock::unix_secs()),
             )
             .header("Accept", "application/json")
             .form(&[("p2p.preference", "disabled")])
@@ -116,7 +116,7 @@ impl Backend {
             &session,
             &options,
             TokenFormat::Jwt,
-            tokens::unix_now(),
+            otter_server::clock::unix_secs(),
         )
         .map_err(|e| format!("Cannot make a token: {e}"))
     }

@@ -14,11 +14,8 @@ use otter_rtc::{
 
 use crate::backend::Backend;
 use crate::bots::{self, Bot};
-use crate::chat::{Chat, ChatMessage};
+use crate::chat::{self, Chat, ChatMessage};
 use crate::errors::describe;
-
-/// Chat lines kept on screen.
-const MAX_CHAT_LINES: usize = 500;
 
 /// Where the picture comes from.
 #[derive(Clone, Debug, PartialEq)]
@@ -98,8 +95,8 @@ impl CallSetup {
 /// The call screen. `on_leave` gets None when you left, or why the call ended.
 #[component]
 pub fn Call(setup: CallSetup, on_leave: EventHandler<Option<String>>) -> Element {
-    let connected = use_signal(|| false);
-    let reconnecting = use_signal(|| false);
+    let mut connected = use_signal(|| false);
+    let mut reconnecting = use_signal(|| false);
     let mut notice = use_signal(|| None::<String>);
     let messages = use_signal(Vec::<ChatMessage>::new);
     let participants = use_signal(|| 1usize);
@@ -121,10 +118,10 @@ pub fn Call(setup: CallSetup, on_leave: EventHandler<Option<String>>) -> Element
     });
     use_drop(move || bots_running.borrow_mut().clear());
 
-    let handlers = SessionEventHandlers::default()
-        .session_connected(move |_: SessionConnectedEvent| set(connected, true))
-        .session_reconnecting(move |_| set(reconnecting, true))
-        .session_reconnected(move |_| set(reconnecting, false))
+    let handlers = SessionEventHandlers::new()
+        .session_connected(move |_: SessionConnectedEvent| connected.set(true))
+        .session_reconnecting(move |_| reconnecting.set(true))
+        .session_reconnected(move |_| reconnecting.set(false))
         .session_disconnected(move |e: SessionDisconnectedEvent| {
             on_leave.call(Some(format!(
                 "The call ended: {}.",
@@ -137,33 +134,20 @@ pub fn Call(setup: CallSetup, on_leave: EventHandler<Option<String>>) -> Element
                 }
             )))
         })
-        .signal(move |e: otter_rtc::SignalEvent| {
-            if e.signal_type == "chat" {
-                {
-                    let mut messages = messages;
-                    let mut list = messages.write();
-                    list.push(ChatMessage::from_signal(&e));
-                    // Bounded: a long or flooded chat keeps its newest lines only.
-                    if list.len() > MAX_CHAT_LINES {
-                        let excess = list.len() - MAX_CHAT_LINES;
-                        list.drain(..excess);
-                    }
-                }
-            }
-        })
+        .signal(move |e: otter_rtc::SignalEvent| chat::receive(messages, &e))
         .error(move |e: ErrorEvent| {
             let text = describe(&e.error);
             if connected() {
-                set(notice, Some(text));
+                notice.set(Some(text));
             } else {
                 on_leave.call(Some(text));
             }
         });
-    let publisher_handlers = PublisherEventHandlers::default()
-        .error(move |e: otter_rtc::OtError| set(notice, Some(describe(&e))))
-        .mute_forced(move |()| {
-            set(mic_on, false);
-            set(notice, Some("A moderator muted you.".into()));
+    let publisher_handlers = PublisherEventHandlers::new()
+        .error(move |e: otter_rtc::OtError| notice.set(Some(describe(&e))))
+        .mute_forced(move || {
+            mic_on.set(false);
+            notice.set(Some("A moderator muted you.".into()));
         });
     let options = SessionOptions::with_api_url(&setup.backend.url);
     let properties = setup.publisher(mic_on(), camera_on());
@@ -248,11 +232,6 @@ pub fn Call(setup: CallSetup, on_leave: EventHandler<Option<String>>) -> Element
 /// Grid columns for `n` tiles: as square as the grid can be (1, 2, 2, 2, 3, 3, 3, 3, 3, 4, …).
 fn columns(n: usize) -> usize {
     (1..).find(|c| c * c >= n).unwrap_or(1)
-}
-
-/// Sets a signal from a handler (handlers are `Fn`; signals are `Copy`).
-fn set<T: 'static>(mut signal: Signal<T>, value: T) {
-    signal.set(value);
 }
 
 /// "N in call", kept current from the session's state; also tells the call (for the grid).

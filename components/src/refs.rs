@@ -1,4 +1,5 @@
-//! Handles on a mounted component's engine object — React Native's `ref` (`publisher.getRtcStatsReport()`).
+//! Refs: handles on a mounted component's engine object — React Native's `ref`
+//! (`publisher.getRtcStatsReport()`).
 //! Weak: a handle never keeps a publisher or subscription alive; after its component unmounts, every
 //! method returns None.
 
