@@ -220,6 +220,10 @@ mod tests {
         handlers.clone().dispatch(&signal("b"));
         assert_eq!(*seen.borrow(), ["1 a", "2 b"]);
         assert_eq!(handlers, handlers.clone(), "a clone is the same bag");
-        assert_ne!(handlers, SessionEventHandlers::new(), "a new bag is a change");
+        assert_ne!(
+            handlers,
+            SessionEventHandlers::new(),
+            "a new bag is a change"
+        );
     }
 }
