@@ -39,6 +39,8 @@ error_codes! {
     NotFound = (404, "OT_NOT_FOUND"),
     /// Signal data longer than 8 192 bytes.
     PayloadTooLarge = (413, "OT_INVALID_PARAMETER"),
+    /// A WHIP/WHEP body that is not `application/sdp`.
+    UnsupportedMediaType = (415, "OT_INVALID_PARAMETER"),
     /// Too many signals in too short a time.
     RateLimited = (429, "OT_RATE_LIMIT_EXCEEDED"),
     /// Token invalid, expired, for another session, or API key mismatch.

@@ -327,11 +327,8 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
         if !token.admits(given) {
-            return ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "GET /metrics needs the metrics bearer token",
-            )
-            .into_response();
+            return ApiError::unauthorized("GET /metrics needs the metrics bearer token")
+                .into_response();
         }
     }
     (

@@ -21,6 +21,7 @@ use otter_protocol::{
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
+use crate::api_error::ApiError;
 use crate::hub::{Command, Epoch, OUTBOX_CAPACITY};
 use crate::state::AppState;
 use crate::tokens;
@@ -43,19 +44,14 @@ pub struct HttpMediaResources {
     live: Mutex<HashMap<String, Resource>>,
 }
 
-/// A failed WHIP/WHEP request: an HTTP status and a plain-text reason.
-fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
-    with_cors((status, message.into()).into_response())
+/// A failed WHIP/WHEP request: the status of its code and a plain-text reason (`api_error.rs`).
+fn refuse(code: ErrorCode, message: impl Into<String>) -> Response {
+    ApiError::new(code, message).text().into_response()
 }
 
-fn status_of(e: &OtError) -> StatusCode {
-    match e.code {
-        1004 | 1005 => StatusCode::UNAUTHORIZED,
-        404 => StatusCode::NOT_FOUND,
-        1500 | 1520 | 1530 | 1600 | 403 => StatusCode::FORBIDDEN,
-        1027 | 1605 => StatusCode::SERVICE_UNAVAILABLE,
-        _ => StatusCode::BAD_REQUEST,
-    }
+/// An error the session answered, as a WHIP/WHEP response.
+fn refuse_with(e: OtError) -> Response {
+    ApiError::from(e).text().into_response()
 }
 
 /// Browsers call WHIP/WHEP from other origins.
@@ -105,7 +101,7 @@ pub async fn publish(
 ) -> Response {
     let offer = match sdp_body(&headers, &body) {
         Ok(o) => o,
-        Err((status, why)) => return refuse(status, why),
+        Err((code, why)) => return refuse(code, why),
     };
     let (has_audio, has_video) = (offer.contains("\nm=audio"), offer.contains("\nm=video"));
     let request = Request::Publish {
@@ -128,10 +124,10 @@ pub async fn play(
 ) -> Response {
     let offer = match sdp_body(&headers, &body) {
         Ok(o) => o,
-        Err((status, why)) => return refuse(status, why),
+        Err((code, why)) => return refuse(code, why),
     };
     let Ok(stream_id) = StreamId::new(stream_id) else {
-        return refuse(StatusCode::NOT_FOUND, "no such stream");
+        return refuse(ErrorCode::NotFound, "no such stream");
     };
     let request = Request::Subscribe {
         subscription_id: SubscriptionId::new("whep").expect("a valid ID"),
@@ -152,7 +148,7 @@ pub async fn delete(State(state): State<AppState>, Path(resource): Path<String>)
         .unwrap_or_else(|p| p.into_inner())
         .remove(&resource);
     let Some(r) = removed else {
-        return refuse(StatusCode::NOT_FOUND, "no such resource");
+        return refuse(ErrorCode::NotFound, "no such resource");
     };
     let command = Command::Leave {
         connection_id: r.connection_id,
@@ -163,22 +159,21 @@ pub async fn delete(State(state): State<AppState>, Path(resource): Path<String>)
 }
 
 /// The offer in a request body, or why it is refused.
-fn sdp_body(headers: &HeaderMap, body: &Bytes) -> Result<String, (StatusCode, &'static str)> {
+fn sdp_body(headers: &HeaderMap, body: &Bytes) -> Result<String, (ErrorCode, &'static str)> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     if !content_type.starts_with("application/sdp") {
         return Err((
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::UnsupportedMediaType,
             "the offer must be application/sdp",
         ));
     }
     if body.len() > MAX_OFFER_BYTES {
-        return Err((StatusCode::PAYLOAD_TOO_LARGE, "the offer is too large"));
+        return Err((ErrorCode::PayloadTooLarge, "the offer is too large"));
     }
-    String::from_utf8(body.to_vec())
-        .map_err(|_| (StatusCode::BAD_REQUEST, "the offer is not UTF-8"))
+    String::from_utf8(body.to_vec()).map_err(|_| (ErrorCode::BadRequest, "the offer is not UTF-8"))
 }
 
 /// Joins on the caller's behalf, sends `message`, and answers with the SDP answer (201) or the refusal.
@@ -190,7 +185,7 @@ async fn negotiate(
     kind: &str,
 ) -> Response {
     let Ok(session_id) = SessionId::new(session_id) else {
-        return refuse(StatusCode::NOT_FOUND, "no such session");
+        return refuse(ErrorCode::NotFound, "no such session");
     };
     let token = headers
         .get(header::AUTHORIZATION)
@@ -200,7 +195,12 @@ async fn negotiate(
     let claims = match tokens::verify(token, &state.config, &session_id, crate::clock::unix_secs())
     {
         Ok(c) => c,
-        Err(e) => return refuse(StatusCode::UNAUTHORIZED, format!("invalid token: {e}")),
+        Err(e) => {
+            return refuse(
+                ErrorCode::AuthenticationError,
+                format!("invalid token: {e}"),
+            )
+        }
     };
     let claims_expire = claims.expire_time;
     let (tx, mut outbox) = mpsc::channel(OUTBOX_CAPACITY);
@@ -216,13 +216,8 @@ async fn negotiate(
         .await;
     let joined = match joined {
         Some(Ok(j)) => j,
-        Some(Err(e)) => return refuse(status_of(&e), e.message),
-        None => {
-            return refuse(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the session is unavailable",
-            )
-        }
+        Some(Err(e)) => return refuse_with(e),
+        None => return ApiError::unavailable().text().into_response(),
     };
     let (connection_id, epoch) = (joined.connection.connection_id, joined.epoch);
     let leave = move |state: AppState, session_id: SessionId, connection_id: ConnectionId| async move {
@@ -270,7 +265,7 @@ async fn negotiate(
         Ok(a) => a,
         Err(e) => {
             leave(state, session_id, connection_id).await;
-            return refuse(status_of(&e), e.message);
+            return refuse_with(e);
         }
     };
     let resource = format!("{:032x}", rand::random::<u128>());

@@ -43,7 +43,7 @@ struct Link {
 async fn run(mut socket: WebSocket, state: AppState) {
     let link = match handshake(&mut socket, &state).await {
         Ok(link) => link,
-        Err((error, code)) => {
+        Err(Refusal { error, close: code }) => {
             state.metrics.error(error.code);
             debug!(code = error.code, message = %error.message, "handshake refused");
             let _ = socket.send(frame(&ServerMessage::Error { error })).await;
@@ -65,12 +65,22 @@ fn frame(message: &ServerMessage) -> Message {
     Message::Text(message.encode().into())
 }
 
-type Refusal = (OtError, u16);
+/// Why a socket is refused or closed: the error sent as its last message, and the close code after it.
+struct Refusal {
+    error: OtError,
+    close: u16,
+}
+
+impl Refusal {
+    fn new(error: OtError, close: u16) -> Self {
+        Self { error, close }
+    }
+}
 
 /// Reads the first message and joins or resumes.
 async fn handshake(socket: &mut WebSocket, state: &AppState) -> Result<Link, Refusal> {
     let protocol = |m: &str| {
-        (
+        Refusal::new(
             ErrorCode::BadRequest.with_message(m),
             close_code::PROTOCOL_ERROR,
         )
@@ -85,7 +95,7 @@ async fn handshake(socket: &mut WebSocket, state: &AppState) -> Result<Link, Ref
     };
     let message = ClientMessage::decode(&text).map_err(|e| decode_refusal(&e))?;
     let (tx, rx) = mpsc::channel(OUTBOX_CAPACITY);
-    let auth = |e: ErrorCode, m: &str| (e.with_message(m), close_code::POLICY);
+    let auth = |e: ErrorCode, m: &str| Refusal::new(e.with_message(m), close_code::POLICY);
     match message {
         ClientMessage::Connect {
             version,
@@ -124,7 +134,7 @@ async fn handshake(socket: &mut WebSocket, state: &AppState) -> Result<Link, Ref
                 })
                 .await
                 .ok_or_else(unavailable)?
-                .map_err(|e| (e, close_code::POLICY))?;
+                .map_err(|e| Refusal::new(e, close_code::POLICY))?;
             let limits = &state.config.limits;
             let connected = roster::frames(joined.connections, joined.streams, |page, more| {
                 ServerMessage::Connected {
@@ -169,7 +179,7 @@ async fn handshake(socket: &mut WebSocket, state: &AppState) -> Result<Link, Ref
                 .unwrap_or_else(|| {
                     Err(ErrorCode::NotConnected.with_message("the session has ended"))
                 })
-                .map_err(|e| (e, close_code::POLICY))?;
+                .map_err(|e| Refusal::new(e, close_code::POLICY))?;
             let link = Link {
                 session_id,
                 connection_id,
@@ -201,7 +211,7 @@ async fn send_or_lose(
     for message in messages {
         if socket.send(frame(message)).await.is_err() {
             lost(state, link).await;
-            return Err((
+            return Err(Refusal::new(
                 ErrorCode::ConnectFailed.with_message("socket closed"),
                 close_code::NORMAL,
             ));
@@ -211,7 +221,7 @@ async fn send_or_lose(
 }
 
 fn unavailable() -> Refusal {
-    (
+    Refusal::new(
         ErrorCode::ConnectFailed.with_message("the session is unavailable"),
         close_code::GOING_AWAY,
     )
@@ -221,7 +231,7 @@ fn check_version(version: u32) -> Result<(), Refusal> {
     if version == PROTOCOL_VERSION {
         Ok(())
     } else {
-        Err((
+        Err(Refusal::new(
             ErrorCode::InvalidParameter
                 .with_message(format!("protocol version {version} is not supported; this server speaks {PROTOCOL_VERSION}")),
             close_code::PROTOCOL_ERROR,
@@ -231,11 +241,11 @@ fn check_version(version: u32) -> Result<(), Refusal> {
 
 fn decode_refusal(e: &DecodeError) -> Refusal {
     match e {
-        DecodeError::TooLarge(_) => (
+        DecodeError::TooLarge(_) => Refusal::new(
             ErrorCode::PayloadTooLarge.with_message(e.to_string()),
             close_code::TOO_BIG,
         ),
-        DecodeError::Malformed(_) => (
+        DecodeError::Malformed(_) => Refusal::new(
             ErrorCode::BadRequest.with_message(e.to_string()),
             close_code::PROTOCOL_ERROR,
         ),
@@ -327,7 +337,7 @@ async fn serve(socket: WebSocket, state: AppState, mut link: Link) {
                     }),
                     Err(e) => {
                         state.metrics.error(ErrorCode::BadRequest.code());
-                        Some(ServerMessage::Error { error: decode_refusal(&e).0 })
+                        Some(ServerMessage::Error { error: decode_refusal(&e).error })
                     }
                 };
                 if let Some(reply) = reply {
