@@ -12,6 +12,7 @@ use otter_media::frame::unix_micros;
 use otter_media::{AudioFrame, AUDIO_FRAME_SAMPLES, AUDIO_SAMPLE_RATE};
 use otter_protocol::{ErrorCode, OtError};
 
+use super::resample::Resampler;
 use crate::media::{AudioOutput, AudioSource, Capture};
 
 /// At most this much audio waits between the device callback and the capture thread: 200 ms.
@@ -58,8 +59,11 @@ impl AudioSource for MicrophoneSource {
                 config.sample_format()
             )));
         }
-        let channels = config.channels() as usize;
-        let step = config.sample_rate().0 as f64 / AUDIO_SAMPLE_RATE as f64;
+        let mut resampler = Resampler::new(
+            config.channels() as usize,
+            config.sample_rate().0,
+            AUDIO_SAMPLE_RATE,
+        );
         let ring = Arc::new(Ring {
             samples: Mutex::new(VecDeque::with_capacity(RING_SAMPLES)),
             dropped: AtomicU64::new(0),
@@ -69,8 +73,6 @@ impl AudioSource for MicrophoneSource {
             let ring = ring.clone();
             move |stop| {
                 let callback_ring = ring.clone();
-                let mut phase = 0.0f64;
-                let mut last = 0.0f32;
                 let stream = device.build_input_stream(
                     &config.into(),
                     move |data: &[f32], _| {
@@ -78,18 +80,11 @@ impl AudioSource for MicrophoneSource {
                             callback_ring.dropped.fetch_add(1, Ordering::Relaxed);
                             return;
                         };
-                        // Down-mix each device frame, then resample by stepping through it.
-                        for frame in data.chunks_exact(channels) {
-                            let mono = frame.iter().sum::<f32>() / channels as f32;
-                            while phase < 1.0 {
-                                if q.len() < RING_SAMPLES {
-                                    q.push_back(last + (mono - last) * phase as f32);
-                                }
-                                phase += step;
+                        resampler.push(data, |sample| {
+                            if q.len() < RING_SAMPLES {
+                                q.push_back(sample);
                             }
-                            phase -= 1.0;
-                            last = mono;
-                        }
+                        });
                     },
                     |_| {},
                     None,

@@ -2,6 +2,7 @@
 
 mod camera;
 mod microphone;
+mod resample;
 
 pub use camera::CameraSource;
 pub use microphone::MicrophoneSource;

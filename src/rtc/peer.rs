@@ -141,8 +141,6 @@ pub(crate) struct Peer {
     pub tracks: mpsc::UnboundedReceiver<Arc<dyn TrackRemote>>,
 }
 
-/// Local addresses ICE gathers on: every interface, and loopback explicitly (webrtc-rs skips loopback
-/// when expanding the wildcard, and a server on this machine is reached through it).
 /// The `candidate:…` values of the passive TCP candidates in an SDP.
 fn passive_tcp_candidates(sdp: &str) -> Vec<String> {
     sdp.lines()
@@ -157,6 +155,8 @@ fn passive_tcp_candidates(sdp: &str) -> Vec<String> {
         .collect()
 }
 
+/// Local addresses ICE gathers on: every interface, and loopback explicitly (webrtc-rs skips loopback
+/// when expanding the wildcard, and a server on this machine is reached through it).
 fn bind_addresses() -> Vec<String> {
     vec!["0.0.0.0:0".to_owned(), "127.0.0.1:0".to_owned()]
 }

@@ -48,11 +48,8 @@ pub(crate) async fn count_video(track: Arc<dyn TrackRemote>, stats: Arc<ReceiveS
         let TrackRemoteEvent::OnRtpPacket(packet) = event else {
             continue;
         };
-        stats.packets_received.fetch_add(1, Ordering::Relaxed);
+        stats.count_packet(packet.payload.len());
         stats.video_packets_received.fetch_add(1, Ordering::Relaxed);
-        stats
-            .bytes_received
-            .fetch_add(packet.payload.len() as u64, Ordering::Relaxed);
         let lost = gaps.push(packet.header.sequence_number);
         stats.video_packets_lost.store(lost, Ordering::Relaxed);
     }

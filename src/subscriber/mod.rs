@@ -2,8 +2,16 @@
 //! into a [`VideoSink`] and measure its audio.
 
 mod count;
+mod events;
 mod frame_assembler;
+mod monitor;
+mod properties;
 mod receive;
+
+pub use events::{SubscriberEvent, SubscriberStats, VideoReason};
+pub use properties::SubscriberProperties;
+
+use self::monitor::{follow_publisher_video, report};
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -14,128 +22,16 @@ use otter_media::tone::dominant_frequency;
 use otter_protocol::{ErrorCode, OtError, Stream, SubscriptionId};
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
-use tokio::sync::broadcast;
 
 use self::receive::ReceiveStats;
 use crate::core::Request;
 use crate::event_channel::EventChannel;
 use crate::media::VideoSink;
-use crate::publisher::ScaleBehavior;
 use crate::rtc::peer::Peer;
 use crate::session::Session;
 
 /// How long ICE and DTLS may take before subscribing fails with 1554.
 const MEDIA_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// How a subscriber receives (all of it changes at runtime).
-#[derive(Debug, Clone, PartialEq)]
-pub struct SubscriberProperties {
-    /// Receive audio.
-    pub subscribe_to_audio: bool,
-    /// Receive video.
-    pub subscribe_to_video: bool,
-    /// Playback volume, 0–100.
-    pub audio_volume: u8,
-    /// The size the view would like; None = the highest.
-    pub preferred_resolution: Option<(u32, u32)>,
-    /// The rate the view would like; None = the highest.
-    pub preferred_frame_rate: Option<u32>,
-    /// How video fills its view.
-    pub scale_behavior: ScaleBehavior,
-    /// Decode video (true, the default). False = count-only, for load tests: video packets are counted
-    /// (`video_packets_received`, `video_packets_lost`) and never decoded, so no frames and no
-    /// `VideoDataReceived`. Fixed at subscribe time. Not an OpenTok property.
-    pub decode_video: bool,
-}
-
-impl Default for SubscriberProperties {
-    fn default() -> Self {
-        Self {
-            subscribe_to_audio: true,
-            subscribe_to_video: true,
-            audio_volume: 100,
-            preferred_resolution: None,
-            preferred_frame_rate: None,
-            scale_behavior: ScaleBehavior::Fill,
-            decode_video: true,
-        }
-    }
-}
-
-/// What a subscriber reports (API.md §4).
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum SubscriberEvent {
-    /// Media is flowing from the server.
-    Connected,
-    /// The first frame was decoded.
-    VideoDataReceived,
-    /// Audio received (packets, bytes, losses), once a second.
-    AudioNetworkStats(crate::NetworkStats),
-    /// Video received, once a second.
-    VideoNetworkStats(crate::NetworkStats),
-    /// Media stopped arriving though it should (a network interruption).
-    Disconnected,
-    /// Media is arriving again after [`SubscriberEvent::Disconnected`].
-    Reconnected,
-    /// Something failed.
-    Error(OtError),
-    /// Loudness of the received audio, 0.0–1.0, about ten times a second.
-    AudioLevel(f32),
-    /// Video stopped arriving, and why.
-    VideoDisabled(VideoReason),
-    /// Video is back, and why.
-    VideoEnabled(VideoReason),
-    /// The W3C stats report asked for with [`Subscriber::get_rtc_stats_report`].
-    RtcStatsReport(serde_json::Value),
-}
-
-/// Why a subscriber's video stopped or resumed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VideoReason {
-    /// The publisher turned its video off or on.
-    PublishVideo,
-    /// This subscriber turned receiving video off or on.
-    SubscribeToVideo,
-    /// The network could not carry it.
-    Quality,
-    /// No decoder for the stream's codec.
-    CodecNotSupported,
-}
-
-/// What a subscriber has received.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SubscriberStats {
-    /// Video frames decoded.
-    pub frames_decoded: u64,
-    /// Size of the last decoded frame.
-    pub width: u32,
-    /// Size of the last decoded frame.
-    pub height: u32,
-    /// RTP packets received (audio and video).
-    pub packets_received: u64,
-    /// Payload bytes received.
-    pub bytes_received: u64,
-    /// Video RTP packets received; counted only when `decode_video` is false.
-    pub video_packets_received: u64,
-    /// Video RTP packets missing from the sequence (after retransmissions); counted only when
-    /// `decode_video` is false.
-    pub video_packets_lost: u64,
-    /// Encoded frames dropped before decoding.
-    pub frames_dropped: u64,
-    /// RTP packets lost on the way (audio and video), as of the last network statistics (once a second).
-    pub packets_lost: u64,
-    /// Decoded frames whose test-pattern stamp was read back.
-    pub pattern_frames_verified: u64,
-    /// Median capture-to-decode time of stamped frames (the last 1 024), milliseconds.
-    pub pattern_latency_ms_p50: Option<f64>,
-    /// 95th percentile of the same.
-    pub pattern_latency_ms_p95: Option<f64>,
-    /// Loudness of the received audio.
-    pub audio_level: f32,
-    /// The strongest frequency in the last second of audio.
-    pub audio_freq_hz: Option<f32>,
-}
 
 /// A live subscription. Dropping it unsubscribes (in the background).
 pub struct Subscriber {
@@ -480,98 +376,11 @@ impl Drop for Subscriber {
     }
 }
 
-/// First-frame and audio-level events.
-/// How long media may be silent, while it should flow, before `disconnected` is reported.
-const MEDIA_SILENCE: Duration = Duration::from_secs(2);
-
 /// What this subscriber currently asks the server to forward.
 #[derive(Default)]
-struct Wanted {
+pub(super) struct Wanted {
     audio: AtomicBool,
     video: AtomicBool,
     /// The view's size, `(width << 32) | height`; 0 = the highest.
     resolution: AtomicU64,
-}
-
-/// First-frame, audio-level and media-interruption events.
-async fn report(
-    sink: Arc<VideoSink>,
-    stats: Arc<ReceiveStats>,
-    events: broadcast::Sender<SubscriberEvent>,
-    watch: (Session, otter_protocol::StreamId, Arc<Wanted>),
-) {
-    let (session, stream_id, wanted) = watch;
-    let mut first_frame = false;
-    let mut tick = tokio::time::interval(Duration::from_millis(100));
-    let (mut packets, mut last_packet, mut interrupted) = (0, tokio::time::Instant::now(), false);
-    let mut oversized = 0;
-    loop {
-        tick.tick().await;
-        let now_oversized = stats.oversized_frames.load(Ordering::Relaxed);
-        if now_oversized > oversized {
-            // Once per run of refused frames, not once per frame.
-            if oversized == 0 || now_oversized > oversized + 1 {
-                let error = otter_protocol::ErrorCode::UnableToSubscribe.with_message(format!(
-                    "the publisher sends video over the {0}x{0} limit; those frames are dropped",
-                    otter_media::codec::MAX_DECODED_DIMENSION
-                ));
-                let _ = events.send(SubscriberEvent::Error(error));
-            }
-            oversized = now_oversized;
-        }
-        if !first_frame && sink.frame_count() > 0 {
-            first_frame = true;
-            let _ = events.send(SubscriberEvent::VideoDataReceived);
-        }
-        if stats.audio_frames.load(Ordering::Relaxed) > 0 {
-            let level = stats.audio_level_milli.load(Ordering::Relaxed) as f32 / 1000.0;
-            let _ = events.send(SubscriberEvent::AudioLevel(level));
-        }
-        let now_packets = stats.packets_received.load(Ordering::Relaxed);
-        if now_packets != packets {
-            packets = now_packets;
-            last_packet = tokio::time::Instant::now();
-            if interrupted {
-                interrupted = false;
-                let _ = events.send(SubscriberEvent::Reconnected);
-            }
-        } else if !interrupted && last_packet.elapsed() > MEDIA_SILENCE {
-            // Silence only counts when something should be flowing: the publisher sends it and we want it.
-            let expected = session
-                .streams()
-                .into_iter()
-                .find(|s| s.stream_id == stream_id)
-                .is_some_and(|s| {
-                    (s.has_audio && wanted.audio.load(Ordering::Relaxed))
-                        || (s.has_video && wanted.video.load(Ordering::Relaxed))
-                });
-            if expected {
-                interrupted = true;
-                let _ = events.send(SubscriberEvent::Disconnected);
-            }
-        }
-    }
-}
-
-/// Turns the publisher's `has_video` changes for this stream into `video_disabled` / `video_enabled`.
-async fn follow_publisher_video(
-    mut session_events: crate::EventStream<crate::SessionEvent>,
-    stream_id: otter_protocol::StreamId,
-    events: broadcast::Sender<SubscriberEvent>,
-) {
-    while let Some(event) = session_events.recv().await {
-        let crate::SessionEvent::StreamPropertyChanged(changed) = event else {
-            continue;
-        };
-        if changed.stream.stream_id != stream_id {
-            continue;
-        }
-        if let otter_protocol::StreamChange::HasVideo { new_value, .. } = changed.change {
-            let _ = events.send(if new_value {
-                SubscriberEvent::VideoEnabled(VideoReason::PublishVideo)
-            } else {
-                SubscriberEvent::VideoDisabled(VideoReason::PublishVideo)
-            });
-        }
-    }
 }

@@ -54,6 +54,15 @@ pub(crate) struct ReceiveStats {
     pub oversized_frames: AtomicU64,
 }
 
+impl ReceiveStats {
+    /// One RTP packet of `payload_bytes` arrived (any track, decoded or only counted).
+    pub(crate) fn count_packet(&self, payload_bytes: usize) {
+        self.packets_received.fetch_add(1, Ordering::Relaxed);
+        self.bytes_received
+            .fetch_add(payload_bytes as u64, Ordering::Relaxed);
+    }
+}
+
 /// Decodes frames on its own thread into `sink`.
 fn spawn_decoder(
     codec: VideoCodec,
@@ -138,10 +147,7 @@ pub(crate) async fn receive_video(
         let TrackRemoteEvent::OnRtpPacket(packet) = event else {
             continue;
         };
-        stats.packets_received.fetch_add(1, Ordering::Relaxed);
-        stats
-            .bytes_received
-            .fetch_add(packet.payload.len() as u64, Ordering::Relaxed);
+        stats.count_packet(packet.payload.len());
         let now = Instant::now();
         let h = &packet.header;
         let (frame, lost) = match codec {
@@ -200,10 +206,7 @@ pub(crate) async fn receive_audio(
         let TrackRemoteEvent::OnRtpPacket(packet) = event else {
             continue;
         };
-        stats.packets_received.fetch_add(1, Ordering::Relaxed);
-        stats
-            .bytes_received
-            .fetch_add(packet.payload.len() as u64, Ordering::Relaxed);
+        stats.count_packet(packet.payload.len());
         let Ok(n) = decoder.decode(&packet.payload, &mut pcm) else {
             continue;
         };
