@@ -10,8 +10,8 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::time::Instant;
 use tracing::{debug, warn};
 
-use crate::core::{Input, OpId, OpResult, Output, Request, SessionCore, SessionState};
 use crate::events::SessionEvent;
+use crate::session_core::{Input, OpId, OpResult, Output, Request, SessionCore, SessionState};
 use crate::transport::{Inbound, Transport};
 
 /// What a handle asks of the driver.

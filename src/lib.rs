@@ -2,7 +2,7 @@
 //! `otter` CLI are built on it).
 //!
 //! A [`Session`] is a cheap, clonable handle. [`Session::connect`] starts a driver task that owns the
-//! WebSocket and a sans-IO [`core::SessionCore`]; the handle sends it commands, and events come back on a
+//! WebSocket and a sans-IO [`session_core::SessionCore`]; the handle sends it commands, and events come back on a
 //! broadcast channel ([`Session::events`]) as [`SessionEvent`]s.
 //!
 //! ```no_run
@@ -20,7 +20,6 @@
 //! ```
 
 pub mod capture;
-pub mod core;
 mod devices;
 mod driver;
 mod event_channel;
@@ -31,13 +30,14 @@ pub mod options;
 mod publisher;
 mod rtc;
 mod session;
+pub mod session_core;
 mod subscriber;
 mod system;
 mod transport;
 
-pub use crate::core::{SessionState, SessionStatus};
 pub use crate::rtc::network_stats::NetworkStats;
 pub use crate::rtc::peer::open_peer_connections;
+pub use crate::session_core::{SessionState, SessionStatus};
 pub use devices::{devices, Device, Devices};
 pub use event_stream::EventStream;
 pub use events::*;

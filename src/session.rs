@@ -8,14 +8,14 @@ use otter_protocol::{
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tracing::Instrument;
 
-use crate::core::{
-    CoreConfig, OpResult, ReconnectPolicy, Request, RequestReply, SessionCore, SessionState,
-    SessionStatus,
-};
 use crate::driver::{Command, Driver};
 use crate::event_stream::EventStream;
 use crate::events::{ErrorEvent, SessionEvent};
 use crate::options::{signal_url, SessionOptions};
+use crate::session_core::{
+    CoreConfig, OpResult, ReconnectPolicy, Request, RequestReply, SessionCore, SessionState,
+    SessionStatus,
+};
 
 /// Events buffered per receiver before a slow one starts missing them.
 const EVENT_BUFFER: usize = 1024;

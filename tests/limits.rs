@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::*;
 use otter_protocol::limits::MAX_STREAM_NAME_CHARS;
 use otter_protocol::{ErrorCode, Role, StreamId, VideoType};
-use otter_rtc::core::Request;
+use otter_rtc::session_core::Request;
 use otter_rtc::{SessionEvent, SubscriberProperties};
 use otter_server::hub::Command;
 use otter_server::Limits;

@@ -156,7 +156,7 @@ async fn drive(command: Command, sdk: &str) {
         format!("sdk={sdk}-legacy")
     );
 
-    let publish = otter_rtc::core::Request::Publish {
+    let publish = otter_rtc::session_core::Request::Publish {
         name: "sdk-stream".into(),
         has_audio: true,
         has_video: true,

@@ -193,7 +193,7 @@ async fn force_disconnect_signal_streams_and_mute() {
         list(http.clone(), format!("{base}/stream"), auth(&server)).await["count"],
         0
     );
-    let publish = otter_rtc::core::Request::Publish {
+    let publish = otter_rtc::session_core::Request::Publish {
         name: "A's camera".into(),
         has_audio: true,
         has_video: true,

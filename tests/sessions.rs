@@ -375,7 +375,7 @@ async fn roles_limit_what_a_connection_may_do() {
         .signal(SignalRequest::new("t", "from a subscriber"))
         .await
         .unwrap();
-    let publish = otter_rtc::core::Request::Publish {
+    let publish = otter_rtc::session_core::Request::Publish {
         name: "cam".into(),
         has_audio: true,
         has_video: true,

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use common::*;
 use otter_protocol::{ErrorCode, Role, VideoType};
-use otter_rtc::core::Request;
 use otter_rtc::media::{CustomVideoSource, VideoSource};
+use otter_rtc::session_core::Request;
 use otter_rtc::{open_peer_connections, AudioSourceChoice, PublisherProperties, VideoSourceChoice};
 use otter_server::Limits;
 

@@ -33,7 +33,7 @@ pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Res
 }
 
 /// A joined connection's link.
-struct Link {
+struct SocketLink {
     session_id: SessionId,
     connection_id: ConnectionId,
     epoch: Epoch,
@@ -78,7 +78,7 @@ impl Refusal {
 }
 
 /// Reads the first message and joins or resumes.
-async fn handshake(socket: &mut WebSocket, state: &AppState) -> Result<Link, Refusal> {
+async fn handshake(socket: &mut WebSocket, state: &AppState) -> Result<SocketLink, Refusal> {
     let protocol = |m: &str| {
         Refusal::new(
             ErrorCode::BadRequest.with_message(m),
@@ -151,7 +151,7 @@ async fn handshake(socket: &mut WebSocket, state: &AppState) -> Result<Link, Ref
                     more,
                 }
             });
-            let link = Link {
+            let link = SocketLink {
                 session_id,
                 connection_id: joined.connection.connection_id,
                 epoch: joined.epoch,
@@ -180,7 +180,7 @@ async fn handshake(socket: &mut WebSocket, state: &AppState) -> Result<Link, Ref
                     Err(ErrorCode::NotConnected.with_message("the session has ended"))
                 })
                 .map_err(|e| Refusal::new(e, close_code::POLICY))?;
-            let link = Link {
+            let link = SocketLink {
                 session_id,
                 connection_id,
                 epoch: resumed.epoch,
@@ -205,7 +205,7 @@ async fn handshake(socket: &mut WebSocket, state: &AppState) -> Result<Link, Ref
 async fn send_or_lose(
     socket: &mut WebSocket,
     state: &AppState,
-    link: &Link,
+    link: &SocketLink,
     messages: &[ServerMessage],
 ) -> Result<(), Refusal> {
     for message in messages {
@@ -252,7 +252,7 @@ fn decode_refusal(e: &DecodeError) -> Refusal {
     }
 }
 
-async fn lost(state: &AppState, link: &Link) {
+async fn lost(state: &AppState, link: &SocketLink) {
     let command = Command::LinkLost {
         connection_id: link.connection_id.clone(),
         epoch: link.epoch,
@@ -272,7 +272,7 @@ enum End {
     Shutdown,
 }
 
-async fn serve(socket: WebSocket, state: AppState, mut link: Link) {
+async fn serve(socket: WebSocket, state: AppState, mut link: SocketLink) {
     let limits = state.config.limits.clone();
     let (mut tx, mut rx) = socket.split();
     let mut ping = interval(limits.heartbeat_interval);

@@ -25,11 +25,11 @@ pub use properties::{
 use self::pipeline::{PipelineStats, Switches};
 use self::running::{Media, Running, Setup};
 use self::sources::VideoRig;
-use crate::core::Request;
 use crate::event_channel::EventChannel;
 use crate::media::VideoFormat;
 use crate::rtc::peer::Peer;
 use crate::session::Session;
+use crate::session_core::Request;
 
 /// A live publisher. Dropping it unpublishes (in the background).
 pub struct Publisher {

@@ -15,9 +15,9 @@ use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
 
 use super::tracks::{add_track, TrackCodec};
 use super::{PublisherProperties, VideoSourceChoice};
-use crate::core::Request;
 use crate::rtc::peer::{Peer, H264_FMTP};
 use crate::session::Session;
+use crate::session_core::Request;
 
 /// How long ICE and DTLS may take before publishing fails with 1553.
 const MEDIA_TIMEOUT: Duration = Duration::from_secs(10);

@@ -5,8 +5,8 @@ use std::sync::atomic::Ordering;
 use otter_protocol::{ErrorCode, OtError};
 
 use super::Publisher;
-use crate::core::Request;
 use crate::media::VideoFormat;
+use crate::session_core::Request;
 
 impl Publisher {
     /// Changes the published size (API.md `resolution`, at runtime): the capture restarts at the new size,

@@ -24,11 +24,11 @@ use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 
 use self::receive::ReceiveStats;
-use crate::core::Request;
 use crate::event_channel::EventChannel;
 use crate::media::VideoSink;
 use crate::rtc::peer::Peer;
 use crate::session::Session;
+use crate::session_core::Request;
 
 /// How long ICE and DTLS may take before subscribing fails with 1554.
 const MEDIA_TIMEOUT: Duration = Duration::from_secs(10);

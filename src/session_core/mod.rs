@@ -6,7 +6,11 @@
 //! complete a user operation — and sleeps until [`SessionCore::poll_timeout`]. Heartbeats, the connect
 //! timeout, reconnect backoff and the reconnect window are therefore tested with simulated time.
 
+// The transitions (`machine.rs`) and the roster assembly (`snapshot.rs`) are the rest of
+// `SessionCore`'s `impl`.
+mod machine;
 mod reconnect;
+mod snapshot;
 mod state;
 #[cfg(test)]
 mod tests;
@@ -173,6 +177,3 @@ pub struct SessionCore {
     /// A `connected`/`resumed` whose roster is still arriving in `roster` frames; acted on when whole.
     snapshot: Option<ServerMessage>,
 }
-
-mod machine;
-mod snapshot;
