@@ -194,7 +194,7 @@ impl Session {
         let Some((commands, snapshot)) = inner
             .unstarted
             .lock()
-            .expect("never poisoned: no panics under it")
+            .unwrap_or_else(|p| p.into_inner())
             .take()
         else {
             return Ok(());
@@ -228,7 +228,7 @@ impl Session {
             .inner
             .unstarted
             .lock()
-            .expect("never poisoned")
+            .unwrap_or_else(|p| p.into_inner())
             .is_some()
         {
             return Err(not_connected());

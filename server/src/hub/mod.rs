@@ -60,7 +60,7 @@ impl HubInner {
         let mut sessions = self
             .sessions
             .lock()
-            .expect("hub lock is never poisoned: no panics under it");
+            .unwrap_or_else(|p| p.into_inner());
         if !rx.is_empty() {
             return false;
         }
@@ -88,7 +88,7 @@ impl Hub {
         self.inner
             .sessions
             .lock()
-            .expect("hub lock is never poisoned")
+            .unwrap_or_else(|p| p.into_inner())
             .len()
     }
 
@@ -97,7 +97,7 @@ impl Hub {
             .inner
             .sessions
             .lock()
-            .expect("hub lock is never poisoned");
+            .unwrap_or_else(|p| p.into_inner());
         if let Some(tx) = sessions.get(id.as_str()) {
             if !tx.is_closed() {
                 return Some(tx.clone());
