@@ -259,7 +259,10 @@ impl Session {
         self.send_request(request).await.map(|_| ())
     }
 
-    /// Sends any request to the server and waits for its reply (the media layer's way in).
+    /// Sends any request to the server and waits for its reply (the media layer's way in). Not part of
+    /// the contract: apps publish, subscribe and signal through the typed methods; tests use this to
+    /// send what a hostile client would (the server authorizes every request itself).
+    #[doc(hidden)]
     pub async fn send_request(&self, request: Request) -> Result<RequestReply, OtError> {
         self.ask(|reply| Command::Request { request, reply }).await
     }
