@@ -57,10 +57,7 @@ pub(crate) struct HubInner {
 impl HubInner {
     /// Removes the actor's entry if nothing is queued for it; a command queued meanwhile keeps it alive.
     fn unregister_if_idle(&self, id: &SessionId, rx: &mpsc::Receiver<Command>) -> bool {
-        let mut sessions = self
-            .sessions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
         if !rx.is_empty() {
             return false;
         }
