@@ -1,7 +1,7 @@
 //! The event-handler bags: [`SessionEventHandlers`] here, `PublisherEventHandlers` and
 //! `SubscriberEventHandlers` beside their components. One optional closure per event key (API.md §2.2,
 //! §3.2, §4), set with a builder that takes an `FnMut`, so a handler may write a captured `Signal`
-//! directly. All three bags are made by the one macro below over one store, [`Handlers`].
+//! directly. All three bags are made by the one macro below over one store, `Handlers`.
 
 use std::cell::RefCell;
 use std::fmt;

@@ -26,7 +26,7 @@ pub enum SubscriberEvent {
     VideoDisabled(VideoReason),
     /// Video is back, and why.
     VideoEnabled(VideoReason),
-    /// The W3C stats report asked for with [`Subscriber::get_rtc_stats_report`].
+    /// The W3C stats report asked for with [`Subscriber::get_rtc_stats_report`](super::Subscriber::get_rtc_stats_report).
     RtcStatsReport(serde_json::Value),
 }
 

@@ -1,7 +1,7 @@
 //! The signalling hub: a registry of session actors, started on the first join and gone with the last
 //! connection.
 //!
-//! - `actor.rs`: the sans-IO [`SessionActor`](actor::SessionActor) (members, streams, links, reconnect
+//! - `actor.rs`: the sans-IO `SessionActor` (members, streams, links, reconnect
 //!   windows); `requests.rs` and `media.rs` are the rest of its `impl`, `authorize.rs` its role table.
 //! - `driver.rs`: the task around an actor (queue, clock, SFU line); `sfu_work.rs`: what the actor asks
 //!   of the SFU, as data; `sfu_queue.rs`: the ordered line it runs on.
