@@ -164,7 +164,7 @@ pub enum ServerMessage {
     Reply {
         /// The request's `id`.
         id: u64,
-        /// The stream created, for a [`ClientMessage::Publish`].
+        /// The stream created, for a [`Request::Publish`].
         #[serde(default, skip_serializing_if = "Option::is_none")]
         stream: Option<Stream>,
         /// The server's SDP answer, for a publish with an offer or a subscribe.
