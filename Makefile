@@ -13,7 +13,7 @@ ARGS ?=
 # whose clock is off) the fault tests. `make check-deps` keeps this list and SYS_CRATES in step.
 APT_PACKAGES := build-essential pkg-config procps ca-certificates libvpx-dev cmake nasm libclang-dev \
 	libasound2-dev libssl-dev libwebkit2gtk-4.1-dev libgtk-3-dev libxdo-dev \
-	xvfb xauth imagemagick xdotool nftables faketime
+	xvfb xauth imagemagick xdotool nftables iproute2 faketime
 
 # Every crate of Cargo.lock that builds or links native code, with the Debian package it needs on Linux
 # (`-` = nothing: pure Rust, bundled sources, or another platform only). A crate of that kind missing here

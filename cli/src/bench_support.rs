@@ -17,14 +17,20 @@ const SECRET: &str = "bench-secret-not-for-production";
 /// A child process of this same binary, killed on drop.
 pub struct ChildProcess {
     child: Child,
-    lines: std::io::Lines<BufReader<ChildStdout>>,
+    /// None once handed to [`ChildProcess::forward_events`].
+    lines: Option<std::io::Lines<BufReader<ChildStdout>>>,
 }
 
 impl ChildProcess {
     /// Runs `otter ARGS…` with stdout piped.
     pub fn start(args: &[&str]) -> anyhow::Result<Self> {
         let exe = std::env::current_exe().context("cannot find this executable")?;
-        let mut child = Command::new(exe)
+        Self::spawn(Command::new(exe), args)
+    }
+
+    /// Runs `command ARGS…` (an `otter`, perhaps inside a namespace) with stdout piped.
+    pub fn spawn(mut command: Command, args: &[&str]) -> anyhow::Result<Self> {
+        let mut child = command
             .args(args)
             .env_remove("OTTER_CONFIG")
             .stdout(Stdio::piped())
@@ -34,13 +40,17 @@ impl ChildProcess {
         let stdout = child.stdout.take().context("no stdout")?;
         Ok(Self {
             child,
-            lines: BufReader::new(stdout).lines(),
+            lines: Some(BufReader::new(stdout).lines()),
         })
     }
 
     /// Reads JSON lines until one has `"event": name`.
     pub fn wait_for(&mut self, name: &str) -> anyhow::Result<serde_json::Value> {
-        for line in self.lines.by_ref() {
+        let lines = self
+            .lines
+            .as_mut()
+            .context("the child's lines were handed on")?;
+        for line in lines.by_ref() {
             let line = line?;
             if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
                 if v["event"] == name {
@@ -49,6 +59,24 @@ impl ChildProcess {
             }
         }
         anyhow::bail!("the child ended before a {name} line")
+    }
+
+    /// Reads the rest of the child's JSON lines on a thread (so its stdout never fills and blocks
+    /// it) and hands them on.
+    pub fn forward_events(&mut self) -> std::sync::mpsc::Receiver<serde_json::Value> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        if let Some(lines) = self.lines.take() {
+            std::thread::spawn(move || {
+                for line in lines.map_while(Result::ok) {
+                    if let Ok(v) = serde_json::from_str(&line) {
+                        if tx.send(v).is_err() {
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+        rx
     }
 
     /// The process ID.
@@ -105,10 +133,19 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts it and waits until it listens.
     pub fn start() -> anyhow::Result<Self> {
+        Self::start_on(std::net::Ipv4Addr::LOCALHOST)
+    }
+
+    /// Starts it on `ip` (HTTP and media) and waits until it listens.
+    pub fn start_on(ip: std::net::Ipv4Addr) -> anyhow::Result<Self> {
+        let listen = format!("{ip}:0");
+        let public_ip = ip.to_string();
         let mut process = ChildProcess::start(&[
             "serve",
             "--listen",
-            "127.0.0.1:0",
+            &listen,
+            "--public-ip",
+            &public_ip,
             "--api-key",
             KEY,
             "--api-secret",
@@ -225,6 +262,28 @@ pub fn start_publisher(
     session: &SessionId,
     extra: &[&str],
 ) -> anyhow::Result<(ChildProcess, String)> {
+    let exe = std::env::current_exe().context("cannot find this executable")?;
+    publisher(Command::new(exe), server, session, extra)
+}
+
+/// [`start_publisher`] inside a network lab's namespace, running `exe` (default: this binary).
+pub fn start_publisher_in(
+    lab: &crate::netlab::NetLab,
+    exe: Option<&std::path::Path>,
+    server: &ServerProcess,
+    session: &SessionId,
+    extra: &[&str],
+) -> anyhow::Result<(ChildProcess, String)> {
+    let this = std::env::current_exe().context("cannot find this executable")?;
+    publisher(lab.command(exe.unwrap_or(&this)), server, session, extra)
+}
+
+fn publisher(
+    command: Command,
+    server: &ServerProcess,
+    session: &SessionId,
+    extra: &[&str],
+) -> anyhow::Result<(ChildProcess, String)> {
     let token = token(session);
     let mut args = vec![
         "join",
@@ -238,7 +297,7 @@ pub fn start_publisher(
         &token,
     ];
     args.extend_from_slice(extra);
-    let mut publisher = ChildProcess::start(&args)?;
+    let mut publisher = ChildProcess::spawn(command, &args)?;
     let created = publisher
         .wait_for("stream_created")
         .context("the publisher did not publish")?;

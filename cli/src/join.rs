@@ -137,9 +137,16 @@ pub async fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
             None => crate::stop_signal().await,
         }
     };
+    let publisher_stats = async {
+        match &publisher {
+            Some(p) => crate::join_media::publisher_stats_every_second(p).await,
+            None => std::future::pending().await,
+        }
+    };
     let lost = tokio::select! {
         _ = stay => false,
         _ = ended.wait_for(|r| r.is_some()) => true,
+        _ = publisher_stats => false,
     };
     for task in media_tasks {
         task.abort();

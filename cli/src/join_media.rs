@@ -118,6 +118,30 @@ pub fn print_publisher_events(publisher: &otter_rtc::Publisher) -> tokio::task::
     })
 }
 
+/// Prints a `publisher_stats` line once a second, forever (the caller stops waiting on it): what the
+/// congestion controller estimates the uplink carries and what the encoders send.
+pub async fn publisher_stats_every_second(publisher: &otter_rtc::Publisher) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let s = publisher.stats();
+        let (width, height, fps) = s.sent_format.unwrap_or_default();
+        crate::emit(&json!({
+            "event": "publisher_stats",
+            "stream_id": publisher.stream().stream_id.as_str(),
+            "send_estimate_bps": s.send_estimate_bps,
+            "video_bitrate_bps": s.video_bitrate_bps,
+            "width": width,
+            "height": height,
+            "fps": fps,
+            "frames_encoded": s.frames_encoded,
+            "keyframes": s.keyframes,
+            "bytes_sent": s.bytes_sent,
+        }));
+    }
+}
+
 /// Subscriptions by stream.
 pub type Subscriptions = Arc<Mutex<HashMap<StreamId, Subscriber>>>;
 

@@ -5,11 +5,13 @@ mod bench_fanout;
 mod bench_fanout_receivers;
 mod bench_join;
 mod bench_media;
+mod bench_network;
 mod bench_soak;
 mod bench_support;
 mod event_json;
 mod join;
 mod join_media;
+mod netlab;
 mod project_admin;
 mod serve;
 
@@ -62,6 +64,8 @@ enum BenchCommand {
     Fanout(bench_fanout::BenchFanoutArgs),
     /// Clients joining, signalling, publishing and leaving at random for minutes: leaks and losses.
     Soak(bench_soak::BenchSoakArgs),
+    /// A call over shaped, lossy links in a network namespace (root): frame rate, freezes, latency.
+    Network(bench_network::BenchNetworkArgs),
     /// The receiving process of `bench fanout` (internal).
     #[command(hide = true)]
     FanoutReceivers(bench_fanout_receivers::FanoutReceiversArgs),
@@ -114,6 +118,9 @@ fn main() -> std::process::ExitCode {
             Command::Bench {
                 command: BenchCommand::Soak(args),
             } => bench_soak::run(args).await,
+            Command::Bench {
+                command: BenchCommand::Network(args),
+            } => bench_network::run(args).await,
         }
     });
     match result {

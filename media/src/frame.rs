@@ -97,6 +97,21 @@ impl VideoFrame {
         (y, u, v)
     }
 
+    /// The picture at half the width and height (a 2×2 box filter), sizes rounded down to even; the
+    /// capture time is kept. What a sender does when the link cannot carry the whole picture.
+    pub fn half(&self) -> VideoFrame {
+        let (w, h) = (self.width as usize, self.height as usize);
+        let (hw, hh) = ((w / 2) & !1, (h / 2) & !1);
+        let mut out = VideoFrame::black(hw as u32, hh as u32);
+        out.capture_time_us = self.capture_time_us;
+        let (src_y, src_u, src_v) = (self.y(), self.u(), self.v());
+        let (y, u, v) = out.planes_mut();
+        halve_plane(src_y, w, y, hw, hh);
+        halve_plane(src_u, w / 2, u, hw / 2, hh / 2);
+        halve_plane(src_v, w / 2, v, hw / 2, hh / 2);
+        out
+    }
+
     /// Copies planes with arbitrary strides (as decoders produce them) into this frame's packed layout.
     /// The frame must already have the source's size.
     pub fn copy_from_planes(&mut self, planes: [(&[u8], usize); 3]) {
@@ -111,6 +126,20 @@ impl VideoFrame {
                 dst[row * pw..(row + 1) * pw]
                     .copy_from_slice(&src[row * stride..row * stride + pw]);
             }
+        }
+    }
+}
+
+/// Averages each 2×2 block of `src` (rows of `stride`) into one pixel of `dst` (`width`×`height`).
+fn halve_plane(src: &[u8], stride: usize, dst: &mut [u8], width: usize, height: usize) {
+    for (row, out) in dst.chunks_exact_mut(width).take(height).enumerate() {
+        let (top, bottom) = (&src[2 * row * stride..], &src[(2 * row + 1) * stride..]);
+        for (col, px) in out.iter_mut().enumerate() {
+            let sum = top[2 * col] as u16
+                + top[2 * col + 1] as u16
+                + bottom[2 * col] as u16
+                + bottom[2 * col + 1] as u16;
+            *px = ((sum + 2) / 4) as u8;
         }
     }
 }

@@ -34,6 +34,13 @@ impl OpusEncoder {
         Ok(Self { encoder })
     }
 
+    /// Changes the bitrate (6 000–510 000) from the next frame on.
+    pub fn set_bitrate(&mut self, bitrate_bps: u32) -> Result<(), CodecError> {
+        self.encoder
+            .set_bitrate(opus::Bitrate::Bits(bitrate_bps.clamp(6_000, 510_000) as i32))
+            .map_err(|e| err("set bitrate", e))
+    }
+
     /// Encodes 20 ms ([`AUDIO_FRAME_SAMPLES`] samples) into `out`, returning the packet's length
     /// (a length of 1–2 bytes is a DTX frame).
     pub fn encode(

@@ -76,9 +76,22 @@ fn stamp_bits(stamp: PatternStamp) -> [bool; BITS] {
 }
 
 /// Reads the stamp of a frame that came from a [`TestPattern`]; None if there is none or it is damaged.
+/// The frame may have been halved on the way once or twice (a sender adapting to its link), so the
+/// stamp's cells may be a half or a quarter of what this size would draw.
 pub fn read_stamp(frame: &VideoFrame) -> Option<PatternStamp> {
+    let (w, h) = (frame.width(), frame.height());
+    [
+        cell_size(w, h),
+        cell_size(w * 2, h * 2) / 2,
+        cell_size(w * 4, h * 4) / 4,
+    ]
+    .into_iter()
+    .filter(|cell| *cell >= 2)
+    .find_map(|cell| read_stamp_cells(frame, cell))
+}
+
+fn read_stamp_cells(frame: &VideoFrame, cell: usize) -> Option<PatternStamp> {
     let (w, h) = (frame.width() as usize, frame.height() as usize);
-    let cell = cell_size(frame.width(), frame.height());
     if COLUMNS * cell > w || ROWS * cell > h {
         return None;
     }
@@ -237,6 +250,29 @@ mod tests {
             assert_eq!(sa.capture_ms, (1_700_000_000_123u64) as u32);
             assert_ne!(a.y(), b.y(), "the picture should move");
             assert_eq!(sb.age_ms(1_700_000_000_200), 44);
+        }
+    }
+
+    #[test]
+    fn stamps_survive_a_sender_halving_the_picture() {
+        for (w, h) in [(640, 480), (1280, 720), (1920, 1080)] {
+            let mut pattern = TestPattern::new(w, h);
+            let mut frame = VideoFrame::black(w, h);
+            pattern.render_into(&mut frame, 1_700_000_000_123_456);
+            let half = frame.half();
+            assert_eq!((half.width(), half.height()), (w / 2, h / 2));
+            assert_eq!(half.capture_time_us, 1_700_000_000_123_456);
+            assert_eq!(
+                read_stamp(&half).map(|s| s.counter),
+                Some(0),
+                "{w}x{h} halved"
+            );
+            let quarter = half.half();
+            assert_eq!(
+                read_stamp(&quarter).map(|s| s.counter),
+                Some(0),
+                "{w}x{h} quartered"
+            );
         }
     }
 

@@ -84,7 +84,9 @@ impl Vp8Encoder {
         cfg.rc_buf_initial_sz = 500;
         cfg.rc_buf_optimal_sz = 600;
         cfg.rc_buf_sz = 1000;
-        cfg.rc_dropframe_thresh = 0;
+        // Let the encoder skip a frame rather than overshoot its budget: on a thin link a late
+        // frame costs more than a missing one (WebRTC runs libvpx with 30 too).
+        cfg.rc_dropframe_thresh = 30;
         cfg.kf_mode = vpx_kf_mode::VPX_KF_AUTO;
         // Key frames come when asked for (a subscriber joined or lost one), plus a safety net.
         cfg.kf_max_dist = 3000;

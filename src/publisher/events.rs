@@ -43,4 +43,12 @@ pub struct PublisherStats {
     pub bytes_sent: u64,
     /// Audio frames encoded.
     pub audio_frames: u64,
+    /// What the congestion controller estimates this publisher's link carries, bits per second (0
+    /// until the server's first transport-wide feedback).
+    pub send_estimate_bps: u32,
+    /// The video bitrate the encoder runs at now: the app's bitrate or cap, or less when the estimate
+    /// is lower.
+    pub video_bitrate_bps: u32,
+    /// The width, height and frame rate sent now (smaller than captured when the link is thin).
+    pub sent_format: Option<(u32, u32, u32)>,
 }

@@ -1,6 +1,7 @@
 //! Publishing (API.md §3): capture, encode, send to the server's media router over WebRTC, and announce
 //! the stream in the session.
 
+mod congestion;
 mod events;
 mod force_mute;
 mod negotiate;
@@ -206,6 +207,16 @@ impl Publisher {
             keyframes: s.keyframes.load(Ordering::Relaxed),
             bytes_sent: s.bytes_sent.load(Ordering::Relaxed),
             audio_frames: s.audio_frames.load(Ordering::Relaxed),
+            send_estimate_bps: s.send_estimate_bps.load(Ordering::Relaxed),
+            video_bitrate_bps: s.video_bitrate_bps.load(Ordering::Relaxed),
+            sent_format: match s.sent_format.load(Ordering::Relaxed) {
+                0 => None,
+                f => Some((
+                    (f >> 20) as u32,
+                    ((f >> 8) & 0xfff) as u32,
+                    (f & 0xff) as u32,
+                )),
+            },
         }
     }
 

@@ -16,12 +16,14 @@ use otter_media::opus_codec::{OpusEncoder, MAX_OPUS_PACKET};
 use otter_media::tone::audio_level;
 use otter_media::{
     video_encoder, AudioFrame, EncodedFrame, VideoCodec, VideoEncoder, VideoEncoderSettings,
+    VideoFrame,
 };
 use rtc::media::Sample;
 use tokio::sync::mpsc;
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 
+use super::congestion::Ladder;
 use crate::media::{VideoOutput, VideoSink};
 
 /// Encoded frames waiting for the network: about a quarter second at 30 fps.
@@ -30,6 +32,12 @@ pub(crate) const ENCODED_QUEUE: usize = 8;
 /// Counters the publisher reports.
 #[derive(Default)]
 pub(crate) struct PipelineStats {
+    /// The congestion controller's send estimate, bits per second (0 = none yet).
+    pub send_estimate_bps: AtomicU32,
+    /// The video bitrate the encoder runs at.
+    pub video_bitrate_bps: AtomicU32,
+    /// The size and frame rate sent, `(width << 20) | (height << 8) | fps` (0 = nothing yet).
+    pub sent_format: AtomicU64,
     pub frames_encoded: AtomicU64,
     pub frames_dropped: AtomicU64,
     pub keyframes: AtomicU64,
@@ -46,8 +54,19 @@ pub(crate) struct Switches {
     pub publish_video: AtomicBool,
     pub publish_audio: AtomicBool,
     pub keyframe_requested: AtomicBool,
-    /// The video bitrate the encoder should run at (bits per second); changed at runtime.
+    /// The most the app wants video to use (bits per second): its bitrate or cap, changed at runtime.
+    /// The encoder runs at this or less, as the congestion controller allows.
     pub video_bitrate: AtomicU32,
+    /// The audio encoder's rate now (0 = leave it): lowered by the video thread on a thin link.
+    pub audio_bitrate: AtomicU32,
+}
+
+/// What the video encoder follows besides its frames.
+pub(crate) struct Steering {
+    /// The send estimate of the publisher's peer connection (`rtc/bitrate_target.rs`).
+    pub estimate: Arc<AtomicU32>,
+    /// The audio encoder's bitrate (0 without audio): the estimate covers both.
+    pub audio_bps: u32,
 }
 
 /// Encodes video from `frames` until stopped. Runs on its own thread; `encoder` was opened by the caller
@@ -60,14 +79,18 @@ pub(crate) fn spawn_video_encoder(
     frames: VideoOutput,
     preview: Arc<VideoSink>,
     switches: Arc<Switches>,
+    steering: Steering,
     stats: Arc<PipelineStats>,
     out: mpsc::Sender<EncodedFrame>,
 ) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new()
         .name("otter-video-encoder".into())
         .spawn(move || {
+            let source_fps = settings.fps;
             let mut encoder = Some(encoder);
-            let mut size = (settings.width, settings.height);
+            let mut format = (settings.width, settings.height, settings.fps);
+            let mut ladder = Ladder::default();
+            let mut count: u64 = 0;
             while !switches.stop.load(Ordering::Relaxed) {
                 let Some(frame) = frames.take_wait(Duration::from_millis(100)) else {
                     continue;
@@ -78,14 +101,45 @@ pub(crate) fn spawn_video_encoder(
                 // Shared with the preview, not copied.
                 let frame = Arc::new(frame);
                 preview.put_shared(frame.clone());
-                // A source may change size (custom frames, a camera's own choice): follow it.
-                if size != (frame.width(), frame.height()) || encoder.is_none() {
-                    size = (frame.width(), frame.height());
+                let estimate = steering.estimate.load(Ordering::Relaxed);
+                ladder.follow(
+                    estimate,
+                    steering.audio_bps,
+                    switches.video_bitrate.load(Ordering::Relaxed),
+                    (frame.width(), frame.height(), source_fps),
+                );
+                stats.send_estimate_bps.store(estimate, Ordering::Relaxed);
+                switches
+                    .audio_bitrate
+                    .store(ladder.audio_bps, Ordering::Relaxed);
+                stats
+                    .video_bitrate_bps
+                    .store(ladder.video_bps, Ordering::Relaxed);
+                count += 1;
+                if !count.is_multiple_of(ladder.step.fps_divisor as u64) {
+                    continue;
+                }
+                let scaled = (0..ladder.step.downscale).fold(None, |f: Option<VideoFrame>, _| {
+                    Some(f.as_ref().unwrap_or(&frame).half())
+                });
+                let picture = scaled.as_ref().unwrap_or(&frame);
+                let fps = (source_fps / ladder.step.fps_divisor).max(1);
+                stats.sent_format.store(
+                    (picture.width() as u64) << 20 | (picture.height() as u64) << 8 | fps as u64,
+                    Ordering::Relaxed,
+                );
+                // The source may change size (custom frames, a camera's own choice), or the link
+                // asks for a smaller picture or fewer frames: a new encoder for the new format.
+                if format != (picture.width(), picture.height(), fps) || encoder.is_none() {
+                    format = (picture.width(), picture.height(), fps);
                     let s = VideoEncoderSettings {
-                        width: size.0,
-                        height: size.1,
+                        width: format.0,
+                        height: format.1,
+                        fps,
+                        bitrate_bps: ladder.video_bps,
                         ..settings
                     };
+                    settings.bitrate_bps = ladder.video_bps;
                     encoder = match video_encoder(codec, s) {
                         Ok(e) => Some(e),
                         Err(e) => {
@@ -98,15 +152,18 @@ pub(crate) fn spawn_video_encoder(
                 let Some(enc) = encoder.as_mut() else {
                     continue;
                 };
-                let bitrate = switches.video_bitrate.load(Ordering::Relaxed);
-                if bitrate != 0 && bitrate != settings.bitrate_bps {
+                // Reconfigure only on a real change: the estimate moves with every feedback report.
+                let bitrate = ladder.video_bps;
+                if bitrate != 0
+                    && bitrate.abs_diff(settings.bitrate_bps) * 20 > settings.bitrate_bps
+                {
                     match enc.set_bitrate(bitrate) {
                         Ok(()) => settings.bitrate_bps = bitrate,
                         Err(e) => tracing::warn!(error = %e, "cannot change the video bitrate"),
                     }
                 }
                 let key = switches.keyframe_requested.swap(false, Ordering::Relaxed);
-                match enc.encode(&frame, key) {
+                match enc.encode(picture, key) {
                     Ok(Some(encoded)) => {
                         stats.frames_encoded.fetch_add(1, Ordering::Relaxed);
                         if encoded.keyframe {
@@ -136,6 +193,7 @@ pub(crate) fn spawn_audio_encoder(
         .name("otter-audio-encoder".into())
         .spawn(move || {
             let mut packet = [0u8; MAX_OPUS_PACKET];
+            let mut bitrate = 0;
             while !switches.stop.load(Ordering::Relaxed) {
                 let frame = match frames.recv_timeout(Duration::from_millis(100)) {
                     Ok(f) => f,
@@ -148,6 +206,10 @@ pub(crate) fn spawn_audio_encoder(
                     .store((level * 1000.0) as u64, Ordering::Relaxed);
                 if !switches.publish_audio.load(Ordering::Relaxed) {
                     continue;
+                }
+                let wanted = switches.audio_bitrate.load(Ordering::Relaxed);
+                if wanted != 0 && wanted != bitrate && encoder.set_bitrate(wanted).is_ok() {
+                    bitrate = wanted;
                 }
                 match encoder.encode(&frame.samples, &mut packet) {
                     Ok(n) => {
@@ -167,19 +229,31 @@ pub(crate) fn spawn_audio_encoder(
         })
 }
 
-/// Writes encoded frames to a track as samples of `frame_us` each (read per frame: the rate can change),
-/// until the channel closes.
+/// Writes encoded frames to a track until the channel closes. Audio samples last `frame_us`; a video
+/// sample lasts from its capture to the next one's (`frame_us` when unknown).
 pub(crate) async fn write_samples(
     track: Arc<TrackLocalStaticSample>,
     ssrc: u32,
     payload_type: u8,
+    video: bool,
     frame_us: Arc<AtomicU32>,
     stats: Arc<PipelineStats>,
     mut frames: mpsc::Receiver<EncodedFrame>,
 ) {
+    let mut last_capture_us = 0u64;
     while let Some(frame) = frames.recv().await {
         let bytes = frame.data.len() as u64;
-        let duration = Duration::from_micros(frame_us.load(Ordering::Relaxed) as u64);
+        // The time since the previous frame sent: frames the encoder skipped (a thin link) or
+        // dropped stretch it, so RTP timestamps keep the capture clock's pace.
+        let nominal = frame_us.load(Ordering::Relaxed) as u64;
+        let since_last = frame.capture_time_us.saturating_sub(last_capture_us);
+        let duration = Duration::from_micros(match (video, since_last) {
+            // Audio keeps its fixed 20 ms: its capture stamps jitter, its RTP clock must not.
+            (false, _) => nominal,
+            (_, gap) if last_capture_us == 0 || gap == 0 => nominal,
+            (_, gap) => gap.clamp(nominal / 4, 1_000_000),
+        });
+        last_capture_us = frame.capture_time_us;
         let sample = Sample {
             data: Bytes::from(frame.data),
             duration,

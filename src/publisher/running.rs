@@ -119,6 +119,14 @@ impl Running {
                     frames,
                     setup.preview.clone(),
                     switches.clone(),
+                    pipeline::Steering {
+                        estimate: setup.peer.send_estimate.clone(),
+                        audio_bps: if tracks.audio.is_some() {
+                            props.audio_bitrate
+                        } else {
+                            0
+                        },
+                    },
                     stats.clone(),
                     tx,
                 )
@@ -132,6 +140,7 @@ impl Running {
                 track.clone(),
                 ssrc,
                 pt,
+                true,
                 setup.frame_us.clone(),
                 stats.clone(),
                 rx,
@@ -155,6 +164,7 @@ impl Running {
                 track,
                 ssrc,
                 PT_OPUS,
+                false,
                 Arc::new(AtomicU32::new(20_000)),
                 stats.clone(),
                 rx,

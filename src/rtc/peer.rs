@@ -2,11 +2,16 @@
 //! signalling steps it needs: offer (after ICE gathering, no trickle), answer, wait until connected,
 //! close. Publishers and subscribers each own one.
 
+use std::sync::atomic::AtomicU32;
 use std::sync::Arc;
 use std::time::Duration;
 
 use rtc::ice::mdns::MulticastDnsMode;
 use rtc::ice::network_type::NetworkType;
+use rtc::interceptor::{CongestionControlBuilder, Slot};
+use rtc::peer_connection::configuration::interceptor_registry::{
+    configure_nack, configure_rtcp_reports, configure_simulcast_extension_headers, configure_twcc,
+};
 use rtc::peer_connection::configuration::media_engine::{
     MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8,
 };
@@ -16,12 +21,14 @@ use rtc::rtp_transceiver::rtp_sender::{
 use tokio::sync::{mpsc, watch};
 use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{
-    register_default_interceptors, MediaEngine, PeerConnection, PeerConnectionBuilder,
-    PeerConnectionEventHandler, RTCConfigurationBuilder, RTCIceCandidateInit, RTCIceGatheringState,
-    RTCPeerConnectionState, RTCSessionDescription, Registry, SettingEngineBuilder,
+    MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
+    RTCConfigurationBuilder, RTCIceCandidateInit, RTCIceGatheringState, RTCPeerConnectionState,
+    RTCSessionDescription, Registry, SettingEngineBuilder,
 };
 
-use super::keyframe_feedback::{KeyframeFeedback, SLOT};
+use super::bitrate_target::{self, BitrateTarget};
+use super::estimator::Estimator;
+use super::keyframe_feedback::{self, KeyframeFeedback};
 use crate::options::IceConfig;
 
 /// Payload types, the same on every Otter peer and in the server's router.
@@ -139,6 +146,41 @@ pub(crate) struct Peer {
     tcp_only: bool,
     /// Remote tracks as their first packet arrives (subscribers).
     pub tracks: mpsc::UnboundedReceiver<Arc<dyn TrackRemote>>,
+    /// What the congestion controller says this connection may send, bits per second (0 = no estimate
+    /// yet).
+    pub send_estimate: Arc<AtomicU32>,
+}
+
+/// Where the congestion controller starts, before any feedback: a modest rate that every link worth a
+/// video call carries, so the first seconds do not flood a thin uplink. GCC ramps up from here.
+const INITIAL_ESTIMATE_BPS: f64 = 500_000.0;
+/// Its floor: audio plus a thumbnail of video still fit.
+const MIN_ESTIMATE_BPS: f64 = 40_000.0;
+/// Its ceiling: more than any layer we send.
+const MAX_ESTIMATE_BPS: f64 = 10_000_000.0;
+
+/// The interceptors: NACK, RTCP reports, transport-wide sequence numbers and feedback, the congestion
+/// controller over that feedback (GCC with a queue guard, `estimator.rs`), and Otter's two application taps (keyframe requests and
+/// the send estimate). webrtc-rs's defaults minus nothing, plus send-side congestion control without
+/// its pacer: the encoder follows the estimate instead, so no queue builds inside the sender.
+fn interceptors(engine: &mut MediaEngine, estimate: Arc<AtomicU32>) -> Result<Registry, PeerError> {
+    let registry = configure_nack(Registry::new(), engine);
+    configure_simulcast_extension_headers(engine).map_err(|e| e.to_string())?;
+    let registry = configure_twcc(registry, engine).map_err(|e| e.to_string())?;
+    let estimator = Estimator::new(INITIAL_ESTIMATE_BPS, MIN_ESTIMATE_BPS, MAX_ESTIMATE_BPS);
+    Ok(configure_rtcp_reports(registry)
+        .with(
+            Slot::CongestionControl,
+            CongestionControlBuilder::new(estimator).build(),
+        )
+        .with(
+            Slot::from(keyframe_feedback::SLOT),
+            KeyframeFeedback::default(),
+        )
+        .with(
+            Slot::from(bitrate_target::SLOT),
+            BitrateTarget::new(estimate),
+        ))
 }
 
 /// The `candidate:…` values of the passive TCP candidates in an SDP.
@@ -162,15 +204,11 @@ fn bind_addresses() -> Vec<String> {
 }
 
 impl Peer {
-    /// A new peer connection with Otter's codecs, NACK/RTCP interceptors and keyframe feedback.
+    /// A new peer connection with Otter's codecs and interceptors (see `interceptors`).
     pub async fn new(ice: &IceConfig) -> Result<Self, PeerError> {
         let mut engine = media_engine()?;
-        let registry = register_default_interceptors(Registry::new(), &mut engine)
-            .map_err(|e| e.to_string())?
-            .with(
-                rtc::interceptor::Slot::from(SLOT),
-                KeyframeFeedback::default(),
-            );
+        let send_estimate = Arc::new(AtomicU32::new(0));
+        let registry = interceptors(&mut engine, send_estimate.clone())?;
         // No multicast DNS: candidates are plain addresses, and no socket on 5353 per connection.
         let mut settings = SettingEngineBuilder::new()
             .with_multicast_dns_mode(MulticastDnsMode::Disabled)
@@ -216,6 +254,7 @@ impl Peer {
             gathered,
             state,
             tracks,
+            send_estimate,
         })
     }
 

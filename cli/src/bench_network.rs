@@ -1,0 +1,362 @@
+//! `otter bench network`: a call over an impaired link. The server and the measuring subscriber run
+//! here; the publisher (`otter join`, 640x480@30 test pattern or noise, and a tone) runs in a network namespace
+//! behind a shaped, lossy veth link (`netlab.rs`). Per scenario: frames per second received, freezes
+//! (W3C `freezeCount`: a gap over max(3 × the mean interval, mean + 150 ms)) and their total time, the
+//! received bitrate against the link's capacity, glass-to-glass latency from the pattern's stamps, and
+//! for a step in capacity, how long the picture takes to catch up. Needs root.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::Args;
+use otter_media::pattern::read_stamp;
+use otter_rtc::{Session, SessionEvent, SessionOptions, Subscriber, SubscriberProperties};
+use serde_json::json;
+
+use crate::bench_support::{
+    new_session, percentile, report_line, start_publisher_in, token, ServerProcess, KEY,
+};
+use crate::netlab::NetLab;
+
+#[derive(Args)]
+pub struct BenchNetworkArgs {
+    /// Scenarios to run (comma-separated): open, uplink-120k, uplink-500k, step, loss-5.
+    #[arg(long, default_value = "open,uplink-120k,uplink-500k,step,loss-5")]
+    scenarios: String,
+    /// Seconds each scenario measures (the step scenario takes 40 whatever this says).
+    #[arg(long, default_value_t = 30)]
+    seconds: u64,
+    /// The `otter` binary the publisher runs (default: this one), to compare builds on the same links.
+    #[arg(long)]
+    publisher_exe: Option<PathBuf>,
+}
+
+/// One scenario: what is published, the uplink's capacity over time (kbit/s, 0 = none) and its loss.
+struct Scenario {
+    name: &'static str,
+    /// `test-pattern` (compresses to ~200 kbit/s at 640x480) or `noise` (the encoder spends its whole
+    /// target, ~920 kbit/s): a link only constrains a sender that wants more than it carries.
+    source: &'static str,
+    /// (from second, kbit/s) steps.
+    uplink: &'static [(u64, u32)],
+    loss_percent: u32,
+}
+
+const SCENARIOS: &[Scenario] = &[
+    Scenario {
+        name: "open",
+        source: "test-pattern",
+        uplink: &[(0, 0)],
+        loss_percent: 0,
+    },
+    Scenario {
+        name: "uplink-120k",
+        source: "test-pattern",
+        uplink: &[(0, 120)],
+        loss_percent: 0,
+    },
+    Scenario {
+        name: "uplink-500k",
+        source: "noise",
+        uplink: &[(0, 500)],
+        loss_percent: 0,
+    },
+    Scenario {
+        name: "step",
+        source: "noise",
+        uplink: &[(0, 2000), (10, 300), (30, 2000)],
+        loss_percent: 0,
+    },
+    Scenario {
+        name: "loss-5",
+        source: "noise",
+        uplink: &[(0, 2000)],
+        loss_percent: 5,
+    },
+];
+
+/// What the subscriber saw, frame by frame.
+#[derive(Default)]
+struct Seen {
+    /// (seconds since start, glass-to-glass ms if stamped) per decoded frame.
+    frames: Vec<(f64, Option<f64>)>,
+    /// (seconds since start, bytes received so far), sampled every 200 ms.
+    bytes: Vec<(f64, u64)>,
+    /// The publisher's own view once a second: (send estimate, video bitrate, height sent, fps sent).
+    estimates: Vec<(u64, u64, u64, u64)>,
+}
+
+pub async fn run(args: BenchNetworkArgs) -> anyhow::Result<ExitCode> {
+    let wanted: Vec<&str> = args.scenarios.split(',').map(str::trim).collect();
+    for name in &wanted {
+        if !SCENARIOS.iter().any(|s| s.name == *name) {
+            bail!("unknown scenario {name}");
+        }
+    }
+    for scenario in SCENARIOS.iter().filter(|s| wanted.contains(&s.name)) {
+        let seconds = if scenario.name == "step" {
+            40
+        } else {
+            args.seconds
+        };
+        run_scenario(scenario, seconds, args.publisher_exe.as_deref()).await?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run_scenario(
+    scenario: &Scenario,
+    seconds: u64,
+    publisher_exe: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    let lab =
+        NetLab::new().context("setting up the network namespace (root, iproute2, nftables)")?;
+    lab.shape_uplink(scenario.uplink[0].1)?;
+    lab.uplink_loss(scenario.loss_percent)?;
+    let server = ServerProcess::start_on(lab.host_ip)?;
+    let session_id = new_session();
+    let (mut publisher, stream_id) = start_publisher_in(
+        &lab,
+        publisher_exe,
+        &server,
+        &session_id,
+        &[
+            "--publish",
+            scenario.source,
+            "--audio",
+            "tone",
+            "--resolution",
+            "640x480",
+            "--fps",
+            "30",
+            "--subscribe",
+            "none",
+        ],
+    )?;
+    let session = Session::init(
+        KEY,
+        session_id.as_str(),
+        SessionOptions::with_api_url(&server.url),
+    );
+    let mut events = session.events();
+    session
+        .connect(&token(&session_id))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let stream = loop {
+        if let Some(s) = session
+            .streams()
+            .into_iter()
+            .find(|s| s.stream_id.as_str() == stream_id)
+        {
+            break s;
+        }
+        match tokio::time::timeout(Duration::from_secs(10), events.recv()).await {
+            Ok(Some(SessionEvent::StreamCreated(_))) | Ok(Some(_)) => continue,
+            _ => bail!("the stream never appeared"),
+        }
+    };
+    let sub = session
+        .subscribe(&stream, SubscriberProperties::default())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+
+    let publisher_lines = publisher.forward_events();
+    let start = Instant::now();
+    let mut seen = watch(&sub, &lab, scenario, start, Duration::from_secs(seconds)).await?;
+    let lines: Vec<serde_json::Value> = publisher_lines.try_iter().collect();
+    if std::env::var_os("OTTER_BENCH_DEBUG").is_some() {
+        for l in &lines {
+            eprintln!("publisher: {l}");
+        }
+    }
+    seen.estimates = lines
+        .iter()
+        .filter(|v| v["event"] == "publisher_stats")
+        .map(|v| {
+            let n = |k: &str| v[k].as_u64().unwrap_or(0);
+            (
+                n("send_estimate_bps"),
+                n("video_bitrate_bps"),
+                n("height"),
+                n("fps"),
+            )
+        })
+        .collect();
+    sub.unsubscribe().await;
+    session.disconnect().await;
+    report(scenario, &seen, seconds);
+    Ok(())
+}
+
+/// Records every frame and the byte count until `duration` has passed, stepping the link on schedule.
+async fn watch(
+    sub: &Subscriber,
+    lab: &NetLab,
+    scenario: &Scenario,
+    start: Instant,
+    duration: Duration,
+) -> anyhow::Result<Seen> {
+    let frames = sub.video_frames();
+    let mut seen = Seen::default();
+    let mut count = 0;
+    let mut next_sample = Duration::ZERO;
+    let mut steps = scenario.uplink.iter().skip(1).peekable();
+    while start.elapsed() < duration {
+        let t = start.elapsed();
+        if let Some((at, kbit)) = steps.peek() {
+            if t >= Duration::from_secs(*at) {
+                lab.shape_uplink(*kbit)?;
+                steps.next();
+            }
+        }
+        if t >= next_sample {
+            seen.bytes
+                .push((t.as_secs_f64(), sub.stats().bytes_received));
+            next_sample += Duration::from_millis(200);
+        }
+        let Ok((frame, n)) =
+            tokio::time::timeout(Duration::from_millis(50), frames.next_after(count)).await
+        else {
+            continue;
+        };
+        count = n;
+        let now_ms = otter_media::frame::unix_micros() / 1000;
+        let latency = read_stamp(&frame).map(|s| s.age_ms(now_ms) as f64);
+        if std::env::var_os("OTTER_BENCH_DEBUG").is_some() && n % 30 == 0 {
+            eprintln!(
+                "t={:.1} frame {}x{} stamp {:?}",
+                start.elapsed().as_secs_f64(),
+                frame.width(),
+                frame.height(),
+                latency
+            );
+        }
+        seen.frames.push((start.elapsed().as_secs_f64(), latency));
+    }
+    Ok(seen)
+}
+
+/// The W3C freeze rule over inter-frame gaps: (count, total seconds, longest seconds).
+fn freezes(times: &[f64]) -> (usize, f64, f64) {
+    let (mut count, mut total, mut longest) = (0, 0.0, 0.0f64);
+    let mut mean: f64 = 1.0 / 30.0;
+    for w in times.windows(2) {
+        let gap = w[1] - w[0];
+        if gap > (3.0 * mean).max(mean + 0.150) {
+            count += 1;
+            total += gap;
+            longest = longest.max(gap);
+        }
+        // A running mean over about the last 30 intervals.
+        mean += (gap - mean) / 30.0;
+    }
+    (count, total, longest)
+}
+
+fn report(scenario: &Scenario, seen: &Seen, seconds: u64) {
+    let context = json!({
+        "scenario": scenario.name,
+        "source": scenario.source,
+        "uplink_kbit": scenario.uplink,
+        "loss_percent": scenario.loss_percent,
+        "seconds": seconds,
+    });
+    let line = |metric: &str, value: f64, unit: &str| {
+        report_line("network", metric, value, unit, context.clone())
+    };
+    // The first 3 s are start-up (ICE, DTLS, the first key frame, the estimate's ramp).
+    let steady: Vec<&(f64, Option<f64>)> = seen.frames.iter().filter(|f| f.0 >= 3.0).collect();
+    let span = (seconds as f64 - 3.0).max(1.0);
+    line("frames_per_second", steady.len() as f64 / span, "fps");
+    let times: Vec<f64> = steady.iter().map(|f| f.0).collect();
+    let (count, total, longest) = freezes(&times);
+    line("freezes", count as f64, "count");
+    line("freeze_seconds_total", total, "s");
+    line("freeze_seconds_longest", longest, "s");
+    let mut latencies: Vec<f64> = steady.iter().filter_map(|f| f.1).collect();
+    line(
+        "stamped_frames_ratio",
+        latencies.len() as f64 / steady.len().max(1) as f64,
+        "ratio",
+    );
+    latencies.sort_by(f64::total_cmp);
+    line("glass_to_glass_ms_p50", percentile(&latencies, 50.0), "ms");
+    line("glass_to_glass_ms_p95", percentile(&latencies, 95.0), "ms");
+    let rate = |from: f64, to: f64| -> f64 {
+        let at = |t: f64| {
+            seen.bytes
+                .iter()
+                .rev()
+                .find(|b| b.0 <= t)
+                .map_or(0, |b| b.1)
+        };
+        (at(to).saturating_sub(at(from))) as f64 * 8.0 / (to - from).max(0.2) / 1000.0
+    };
+    let received_kbit = rate(3.0, seconds as f64);
+    line("received_kbit_per_second", received_kbit, "kbit/s");
+    if let [(_, kbit)] = scenario.uplink {
+        if *kbit > 0 {
+            line(
+                "received_of_capacity",
+                received_kbit / *kbit as f64,
+                "ratio",
+            );
+        }
+    }
+    if let Some(&(estimate, video, height, fps)) = seen.estimates.last() {
+        line(
+            "publisher_send_estimate_kbit",
+            estimate as f64 / 1000.0,
+            "kbit/s",
+        );
+        line("publisher_video_kbit", video as f64 / 1000.0, "kbit/s");
+        line("publisher_sent_height", height as f64, "px");
+        line("publisher_sent_fps", fps as f64, "fps");
+    }
+    if std::env::var_os("OTTER_BENCH_DEBUG").is_some() {
+        eprintln!(
+            "publisher (estimate, video, height, fps) per second: {:?}",
+            seen.estimates
+        );
+    }
+    if scenario.name == "step" {
+        // Adapted: from the step down (10 s), until a whole second of frames is back under 300 ms.
+        let adapted = settle_time(&seen.frames, 10.0, 30.0, |window| {
+            window.iter().all(|f| f.1.is_some_and(|ms| ms < 300.0)) && !window.is_empty()
+        });
+        line("adapt_seconds_after_step_down", adapted, "s");
+        // Ramped up: from the step up (30 s), until a second carries 80 % of the rate before the step
+        // down (the test pattern needs less than the full link).
+        let before = rate(5.0, 10.0);
+        let ramped = (30..39)
+            .flat_map(|s| (0..5).map(move |f| s as f64 + f as f64 * 0.2))
+            .find(|&t| rate(t, t + 1.0) >= 0.8 * before)
+            .map_or(f64::NAN, |t| t - 30.0);
+        line("ramp_seconds_after_step_up", ramped, "s");
+    }
+}
+
+/// Seconds from `from` until the first one-second window (before `until`) where `ok` holds.
+fn settle_time(
+    frames: &[(f64, Option<f64>)],
+    from: f64,
+    until: f64,
+    ok: impl Fn(&[(f64, Option<f64>)]) -> bool,
+) -> f64 {
+    let mut t = from;
+    while t + 1.0 <= until {
+        let window: Vec<(f64, Option<f64>)> = frames
+            .iter()
+            .filter(|f| f.0 >= t && f.0 < t + 1.0)
+            .copied()
+            .collect();
+        if ok(&window) {
+            return t - from;
+        }
+        t += 0.1;
+    }
+    f64::NAN
+}
