@@ -8,13 +8,13 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::Args;
-use otter_rtc::{Session, SessionEvent, SessionOptions, SubscriberProperties};
+use otter_rtc::SubscriberProperties;
 use serde_json::json;
 
 use crate::bench_support::{
-    new_session, percentile, report_line, start_publisher, token, ServerProcess, KEY,
+    join_and_find, new_session, percentile, report_line, start_publisher, ServerProcess,
 };
 
 #[derive(Args)]
@@ -63,29 +63,7 @@ pub async fn run(args: BenchMediaArgs) -> anyhow::Result<ExitCode> {
         ],
     )?;
 
-    let session = Session::init(
-        KEY,
-        session_id.as_str(),
-        SessionOptions::with_api_url(&server.url),
-    );
-    let mut events = session.events();
-    session
-        .connect(&token(&session_id))
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let stream = loop {
-        if let Some(s) = session
-            .streams()
-            .into_iter()
-            .find(|s| s.stream_id.as_str() == stream_id)
-        {
-            break s;
-        }
-        match tokio::time::timeout(Duration::from_secs(10), events.recv()).await {
-            Ok(Some(SessionEvent::StreamCreated(_))) | Ok(Some(_)) => continue,
-            _ => bail!("the stream never appeared"),
-        }
-    };
+    let (session, stream) = join_and_find(&server, &session_id, &stream_id).await?;
 
     // Time to first frame: subscribe, wait for a decoded frame, unsubscribe; repeat.
     let mut first_frame_ms = Vec::new();

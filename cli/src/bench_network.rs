@@ -12,11 +12,11 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use clap::Args;
 use otter_media::pattern::read_stamp;
-use otter_rtc::{Session, SessionEvent, SessionOptions, Subscriber, SubscriberProperties};
+use otter_rtc::{Subscriber, SubscriberProperties};
 use serde_json::json;
 
 use crate::bench_support::{
-    new_session, percentile, report_line, start_publisher_in, token, ServerProcess, KEY,
+    join_and_find, new_session, percentile, report_line, start_publisher_in, ServerProcess,
 };
 use crate::netlab::NetLab;
 
@@ -135,29 +135,7 @@ async fn run_scenario(
             "none",
         ],
     )?;
-    let session = Session::init(
-        KEY,
-        session_id.as_str(),
-        SessionOptions::with_api_url(&server.url),
-    );
-    let mut events = session.events();
-    session
-        .connect(&token(&session_id))
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let stream = loop {
-        if let Some(s) = session
-            .streams()
-            .into_iter()
-            .find(|s| s.stream_id.as_str() == stream_id)
-        {
-            break s;
-        }
-        match tokio::time::timeout(Duration::from_secs(10), events.recv()).await {
-            Ok(Some(SessionEvent::StreamCreated(_))) | Ok(Some(_)) => continue,
-            _ => bail!("the stream never appeared"),
-        }
-    };
+    let (session, stream) = join_and_find(&server, &session_id, &stream_id).await?;
     let sub = session
         .subscribe(&stream, SubscriberProperties::default())
         .await

@@ -307,3 +307,36 @@ fn publisher(
         .to_owned();
     Ok((publisher, stream_id))
 }
+
+/// Joins `session` on `server` as a publisher-role participant and waits (10 s at most) until the stream
+/// `stream_id` is in it; returns the connected session and the stream.
+pub async fn join_and_find(
+    server: &ServerProcess,
+    session: &SessionId,
+    stream_id: &str,
+) -> anyhow::Result<(otter_rtc::Session, otter_rtc::Stream)> {
+    use otter_rtc::{Session, SessionOptions};
+    let joined = Session::init(
+        KEY,
+        session.as_str(),
+        SessionOptions::with_api_url(&server.url),
+    );
+    let mut events = joined.events();
+    joined
+        .connect(&token(session))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    loop {
+        if let Some(s) = joined
+            .streams()
+            .into_iter()
+            .find(|s| s.stream_id.as_str() == stream_id)
+        {
+            return Ok((joined, s));
+        }
+        match tokio::time::timeout(std::time::Duration::from_secs(10), events.recv()).await {
+            Ok(Some(_)) => continue,
+            _ => anyhow::bail!("the stream never appeared"),
+        }
+    }
+}

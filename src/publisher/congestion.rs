@@ -1,7 +1,10 @@
 //! What the video encoder sends, given what the network takes: the congestion controller's estimate
-//! (GCC over the SFU's transport-wide feedback, `rtc/bitrate_target.rs`) becomes a video bitrate, and
+//! (GCC over the SFU's transport-wide feedback, `rtc/feedback_tap.rs`) becomes a video bitrate, and
 //! when that bitrate is too thin for the picture, a smaller picture, then fewer frames — the order
-//! WebRTC's "balanced" degradation follows. Pure: the encoder thread calls [`Ladder::follow`] per frame.
+//! WebRTC's "balanced" degradation follows. Pure (time is an argument): the encoder thread calls
+//! [`Ladder::follow`] per frame.
+
+use std::time::{Duration, Instant};
 
 /// Below this many bits per pixel a step looks blocky: take the next smaller one.
 const DEGRADE_BPP: f64 = 0.02;
@@ -9,6 +12,11 @@ const DEGRADE_BPP: f64 = 0.02;
 const RECOVER_BPP: f64 = 0.04;
 /// No picture is scaled below this many pixels on its short side.
 const MIN_SHORT_SIDE: u32 = 90;
+/// How long the bitrate must ask for a smaller rung before the picture shrinks, and for a bigger one
+/// before it grows: a rung change costs a key frame and is seen, a dip of the estimate (a busy machine,
+/// a burst) is not worth one. The bitrate itself follows at once.
+const DEGRADE_HOLD: Duration = Duration::from_secs(1);
+const RECOVER_HOLD: Duration = Duration::from_secs(2);
 /// Never less than this for video, whatever the estimate: a thumbnail still moves.
 pub(crate) const MIN_VIDEO_BPS: u32 = 20_000;
 /// What one packet costs on the wire beyond its payload: IPv4, UDP, RTP with its extensions, SRTP.
@@ -42,6 +50,8 @@ pub(crate) struct Ladder {
     pub video_bps: u32,
     /// The audio encoder's rate: the app's, or less on a thin link (speech stays clear at 16 kbit/s).
     pub audio_bps: u32,
+    /// Another rung the bitrate asks for, and since when.
+    wanted: Option<(Step, Instant)>,
 }
 
 impl Default for Ladder {
@@ -50,6 +60,7 @@ impl Default for Ladder {
             step: Step::FULL,
             video_bps: 0,
             audio_bps: 0,
+            wanted: None,
         }
     }
 }
@@ -96,6 +107,7 @@ impl Ladder {
     /// video (its bitrate or cap); `source` is the captured width, height and frame rate.
     pub(crate) fn follow(
         &mut self,
+        now: Instant,
         estimate_bps: u32,
         audio_bps: u32,
         ceiling_bps: u32,
@@ -120,15 +132,37 @@ impl Ladder {
             (payload as u32).clamp(MIN_VIDEO_BPS, ceiling_bps.max(MIN_VIDEO_BPS))
         };
         let rungs: Vec<Step> = rungs(source.0, source.1).collect();
-        let mut i = rungs.iter().position(|s| *s == self.step).unwrap_or(0);
+        let now_at = rungs.iter().position(|s| *s == self.step).unwrap_or(0);
         let bpp = |step| bits_per_pixel(self.video_bps, source, step);
+        let mut i = now_at;
         while i + 1 < rungs.len() && bpp(rungs[i]) < DEGRADE_BPP {
             i += 1;
         }
         while i > 0 && bpp(rungs[i - 1]) >= RECOVER_BPP {
             i -= 1;
         }
-        self.step = rungs[i];
+        let target = rungs[i];
+        if target == self.step || now_at >= rungs.len() {
+            self.wanted = None;
+            self.step = target;
+            return;
+        }
+        let since = match self.wanted {
+            Some((wanted, since)) if wanted == target => since,
+            _ => {
+                self.wanted = Some((target, now));
+                now
+            }
+        };
+        let hold = if i > now_at {
+            DEGRADE_HOLD
+        } else {
+            RECOVER_HOLD
+        };
+        if now.saturating_duration_since(since) >= hold {
+            self.step = target;
+            self.wanted = None;
+        }
     }
 }
 
@@ -138,9 +172,11 @@ mod tests {
 
     const VGA: (u32, u32, u32) = (640, 480, 30);
 
-    fn settle(ladder: &mut Ladder, estimate: u32) -> Ladder {
-        for _ in 0..5 {
-            ladder.follow(estimate, 40_000, 1_000_000, VGA);
+    /// Follows `estimate` for 3 s of frames at 10 a second (time starts where the last call left it).
+    fn settle(ladder: &mut Ladder, now: &mut Instant, estimate: u32) -> Ladder {
+        for _ in 0..30 {
+            *now += Duration::from_millis(100);
+            ladder.follow(*now, estimate, 40_000, 1_000_000, VGA);
         }
         *ladder
     }
@@ -148,24 +184,24 @@ mod tests {
     #[test]
     fn no_estimate_sends_what_the_app_asked() {
         let mut l = Ladder::default();
-        l.follow(0, 40_000, 900_000, VGA);
+        l.follow(Instant::now(), 0, 40_000, 900_000, VGA);
         assert_eq!((l.video_bps, l.step), (900_000, Step::FULL));
     }
 
     #[test]
     fn a_thin_link_shrinks_the_picture_then_the_frame_rate() {
-        let mut l = Ladder::default();
+        let (mut l, mut now) = (Ladder::default(), Instant::now());
         // Plenty: the whole picture, under the app's ceiling.
-        let wide = settle(&mut l, 3_000_000);
+        let wide = settle(&mut l, &mut now, 3_000_000);
         assert_eq!((wide.step, wide.video_bps), (Step::FULL, 1_000_000));
         // 120 kbit/s (the uplink): audio drops to 16 kbit/s and with every header counted
         // leaves ~40 kbit/s of video payload: a quarter picture.
-        let thin = settle(&mut l, 120_000);
+        let thin = settle(&mut l, &mut now, 120_000);
         assert_eq!(thin.audio_bps, 16_000);
         assert!((25_000..55_000).contains(&thin.video_bps), "{thin:?}");
         assert_eq!(thin.step.downscale, 2, "{thin:?}");
         // 300 kbit/s: half the picture.
-        let mid = settle(&mut l, 300_000);
+        let mid = settle(&mut l, &mut now, 300_000);
         assert_eq!(
             mid.step,
             Step {
@@ -176,26 +212,49 @@ mod tests {
         );
         assert_eq!(mid.audio_bps, 40_000);
         // Back to plenty: the whole picture again.
-        assert_eq!(settle(&mut l, 3_000_000).step, Step::FULL);
+        assert_eq!(settle(&mut l, &mut now, 3_000_000).step, Step::FULL);
     }
 
     #[test]
     fn the_ladder_does_not_flap_between_thresholds() {
-        let mut l = Ladder::default();
-        settle(&mut l, 300_000);
+        let (mut l, mut now) = (Ladder::default(), Instant::now());
+        settle(&mut l, &mut now, 300_000);
         let step = l.step;
         // Estimates wobbling ±10 % around the same point keep the same rung.
         for e in [270_000, 330_000, 280_000, 320_000, 300_000] {
-            l.follow(e, 40_000, 1_000_000, VGA);
+            now += Duration::from_millis(100);
+            l.follow(now, e, 40_000, 1_000_000, VGA);
             assert_eq!(l.step, step, "estimate {e}");
         }
     }
 
     #[test]
+    fn a_dip_shorter_than_the_hold_moves_the_bitrate_not_the_picture() {
+        let (mut l, mut now) = (Ladder::default(), Instant::now());
+        settle(&mut l, &mut now, 3_000_000);
+        // Half a second at 120 kbit/s (a busy machine, a burst): the bitrate drops at once...
+        for _ in 0..5 {
+            now += Duration::from_millis(100);
+            l.follow(now, 120_000, 40_000, 1_000_000, VGA);
+        }
+        assert!(l.video_bps < 60_000, "{l:?}");
+        assert_eq!(l.step, Step::FULL, "the picture shrank for a 0.5 s dip");
+        // ...and a second of it shrinks the picture.
+        for _ in 0..6 {
+            now += Duration::from_millis(100);
+            l.follow(now, 120_000, 40_000, 1_000_000, VGA);
+        }
+        assert_ne!(l.step, Step::FULL);
+    }
+
+    #[test]
     fn small_pictures_are_not_shrunk_below_the_floor_and_video_keeps_a_minimum() {
         // 320x160: too small to halve (80 px < 90), so a thin link costs frames instead.
-        let mut l = Ladder::default();
-        l.follow(30_000, 40_000, 1_000_000, (320, 160, 30));
+        let (mut l, mut now) = (Ladder::default(), Instant::now());
+        for _ in 0..30 {
+            now += Duration::from_millis(100);
+            l.follow(now, 30_000, 40_000, 1_000_000, (320, 160, 30));
+        }
         assert_eq!(l.step.downscale, 0);
         assert_eq!(l.video_bps, MIN_VIDEO_BPS);
         assert_eq!(l.step.fps_divisor, 2);

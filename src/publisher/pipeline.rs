@@ -63,7 +63,7 @@ pub(crate) struct Switches {
 
 /// What the video encoder follows besides its frames.
 pub(crate) struct Steering {
-    /// The send estimate of the publisher's peer connection (`rtc/bitrate_target.rs`).
+    /// The send estimate of the publisher's peer connection (`rtc/feedback_tap.rs`).
     pub estimate: Arc<AtomicU32>,
     /// The audio encoder's bitrate (0 without audio): the estimate covers both.
     pub audio_bps: u32,
@@ -103,6 +103,7 @@ pub(crate) fn spawn_video_encoder(
                 preview.put_shared(frame.clone());
                 let estimate = steering.estimate.load(Ordering::Relaxed);
                 ladder.follow(
+                    Instant::now(),
                     estimate,
                     steering.audio_bps,
                     switches.video_bitrate.load(Ordering::Relaxed),

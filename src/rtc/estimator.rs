@@ -5,9 +5,11 @@
 //! at all: the delay is high and flat, packets beyond the buffer are dropped, and GCC's rate keeps
 //! climbing until the loss passes 10 %. Measured on a 120 kbit/s `tbf` uplink with a 600 ms buffer:
 //! GCC alone swung between 90 and 190 kbit/s and the picture arrived 580 ms late. So this also
-//! reads the delay's *level*: the one-way delay above the lowest seen recently is queueing, and
-//! above [`QUEUE_HIGH`] the target is capped at [`BACKOFF`] × what the receiver is actually getting,
-//! which drains the queue; the cap lifts gradually once the queue is gone. (LEDBAT's target delay
+//! reads the delay's *level*: the lowest one-way delay of the last [`QUEUE_WINDOW`] above the lowest
+//! of the last [`BASE_WINDOW`] is queueing; standing above [`QUEUE_HIGH`] for [`QUEUE_SUSTAIN`], the
+//! target is capped at [`BACKOFF`] × what the receiver is actually getting, which drains the queue;
+//! the cap lifts gradually once the queue is gone. A stall (a busy machine delays everything for a moment) is neither a window's lowest delay nor
+//! sustained, so it moves nothing: measured on CI, a publisher on loopback shrank its picture after one. (LEDBAT's target delay
 //! and libwebrtc's newer delay-based estimate work on the same level, not only the trend.)
 
 use std::collections::VecDeque;
@@ -27,8 +29,15 @@ const BACKOFF: f64 = 0.85;
 const RELAX_PER_SECOND: f64 = 0.15;
 /// The window over which the lowest one-way delay (the path without queue) is taken.
 const BASE_WINDOW: Duration = Duration::from_secs(20);
-/// The window over which the received rate is measured.
-const RATE_WINDOW: Duration = Duration::from_millis(500);
+/// The window over which the received rate is measured: long enough that a few packets more or less
+/// at its edges do not matter on a thin link.
+const RATE_WINDOW: Duration = Duration::from_secs(1);
+/// The queue is the *lowest* delay above the base over this long: a standing queue raises every
+/// packet's delay, a burst (a key frame) or a stall (a busy CPU) only some of them.
+const QUEUE_WINDOW: Duration = Duration::from_millis(200);
+/// A queue must stand this long before the cap engages: a stall of the receiver or of a loaded machine
+/// delays everything for a moment and then clears by itself.
+const QUEUE_SUSTAIN: Duration = Duration::from_millis(200);
 
 /// GCC with a queue-level guard.
 pub(crate) struct Estimator {
@@ -47,6 +56,10 @@ pub(crate) struct Estimator {
     cap_changed: Option<Instant>,
     /// The latest queueing delay measured, for stats and tests.
     queueing: Duration,
+    /// Each batch's lowest one-way delay, by feedback time, for the last [`QUEUE_WINDOW`].
+    recent: VecDeque<(Instant, f64)>,
+    /// Since when the queue has stood above [`QUEUE_HIGH`].
+    high_since: Option<Instant>,
 }
 
 impl Estimator {
@@ -60,6 +73,8 @@ impl Estimator {
             cap: None,
             cap_changed: None,
             queueing: Duration::ZERO,
+            recent: VecDeque::new(),
+            high_since: None,
         }
     }
 
@@ -91,7 +106,7 @@ impl Estimator {
         while self
             .acked
             .front()
-            .is_some_and(|(t, _)| now.duration_since(*t) > RATE_WINDOW)
+            .is_some_and(|(t, _)| now.duration_since(*t) >= RATE_WINDOW)
         {
             self.acked.pop_front();
         }
@@ -120,13 +135,31 @@ impl Estimator {
         ) else {
             return;
         };
-        let mean = delays.iter().sum::<f64>() / delays.len() as f64;
-        self.queueing = Duration::from_secs_f64(((mean - base) / 1000.0).max(0.0));
+        let lowest = delays.iter().copied().fold(f64::INFINITY, f64::min);
+        self.recent.push_back((now, lowest));
+        while self
+            .recent
+            .front()
+            .is_some_and(|(t, _)| now.duration_since(*t) > QUEUE_WINDOW)
+        {
+            self.recent.pop_front();
+        }
+        let standing = self
+            .recent
+            .iter()
+            .map(|(_, d)| *d)
+            .fold(f64::INFINITY, f64::min);
+        self.queueing = Duration::from_secs_f64(((standing - base) / 1000.0).max(0.0));
         let received = self.received_bps(now);
         let since = self
             .cap_changed
             .map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
-        if self.queueing > QUEUE_HIGH && received > 0.0 {
+        let high = self.queueing > QUEUE_HIGH;
+        let high_since = *self.high_since.get_or_insert(now);
+        if !high {
+            self.high_since = None;
+        }
+        if high && now.duration_since(high_since) >= QUEUE_SUSTAIN && received > 0.0 {
             let backoff = BACKOFF * received;
             self.cap = Some(self.cap.map_or(backoff, |c| c.min(backoff)));
             self.cap_changed = Some(now);
@@ -249,12 +282,38 @@ mod tests {
         assert_eq!(e.target_bitrate(), e.gcc.target_bitrate());
     }
 
+    /// A sender whose source needs 150 kbit/s of a 5 Mbit/s link, hit by a stall (a busy receiver or
+    /// sender, as on a loaded CI machine): a short one must not move the estimate at all, a long one
+    /// only briefly; the picture must not shrink for a link that was never the limit.
+    #[test]
+    fn a_stall_on_an_idle_link_does_not_hold_the_estimate_down() {
+        for (stall_ms, most_batches_low) in [(150, 0), (300, 3)] {
+            let mut e = Estimator::new(500_000.0, 40_000.0, 10_000_000.0);
+            let mut link = Link::new(5_000_000.0);
+            let mut low = 0;
+            for i in 0..60 {
+                if i == 20 {
+                    // Everything sent from now arrives late, at once, after the stall.
+                    link.free_at = (link.now - link.start) + Duration::from_millis(stall_ms);
+                }
+                let reports = link.send(150_000.0);
+                e.on_reports(link.now, &reports);
+                low += usize::from(e.target_bitrate() < 150_000.0);
+            }
+            assert!(
+                low <= most_batches_low,
+                "a {stall_ms} ms stall held the estimate under the source for {low} batches"
+            );
+            assert!(e.target_bitrate() >= 150_000.0, "{}", e.target_bitrate());
+        }
+    }
+
     #[test]
     fn a_standing_queue_caps_the_target_under_the_link_until_it_drains() {
         let mut e = Estimator::new(300_000.0, 40_000.0, 10_000_000.0);
         let mut link = Link::new(120_000.0);
-        // Sending at 200 kbit/s into 120: the queue grows by 80 kbit a second.
-        for _ in 0..10 {
+        // Sending at 200 kbit/s into 120: the queue grows by 80 kbit a second, and stands.
+        for _ in 0..15 {
             let reports = link.send(200_000.0);
             e.on_reports(link.now, &reports);
         }

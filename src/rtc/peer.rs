@@ -26,9 +26,8 @@ use webrtc::peer_connection::{
     RTCSessionDescription, Registry, SettingEngineBuilder,
 };
 
-use super::bitrate_target::{self, BitrateTarget};
 use super::estimator::Estimator;
-use super::keyframe_feedback::{self, KeyframeFeedback};
+use super::feedback_tap::{self, FeedbackTap};
 use crate::options::IceConfig;
 
 /// Payload types, the same on every Otter peer and in the server's router.
@@ -160,9 +159,10 @@ const MIN_ESTIMATE_BPS: f64 = 40_000.0;
 const MAX_ESTIMATE_BPS: f64 = 10_000_000.0;
 
 /// The interceptors: NACK, RTCP reports, transport-wide sequence numbers and feedback, the congestion
-/// controller over that feedback (GCC with a queue guard, `estimator.rs`), and Otter's two application taps (keyframe requests and
-/// the send estimate). webrtc-rs's defaults minus nothing, plus send-side congestion control without
-/// its pacer: the encoder follows the estimate instead, so no queue builds inside the sender.
+/// controller over that feedback (GCC with a queue guard, `estimator.rs`), and Otter's application tap
+/// (keyframe requests and the send estimate, `feedback_tap.rs`): webrtc-rs's defaults plus send-side
+/// congestion control without its pacer, since the encoder follows the estimate instead and so no queue
+/// builds inside the sender.
 fn interceptors(engine: &mut MediaEngine, estimate: Arc<AtomicU32>) -> Result<Registry, PeerError> {
     let registry = configure_nack(Registry::new(), engine);
     configure_simulcast_extension_headers(engine).map_err(|e| e.to_string())?;
@@ -173,14 +173,7 @@ fn interceptors(engine: &mut MediaEngine, estimate: Arc<AtomicU32>) -> Result<Re
             Slot::CongestionControl,
             CongestionControlBuilder::new(estimator).build(),
         )
-        .with(
-            Slot::from(keyframe_feedback::SLOT),
-            KeyframeFeedback::default(),
-        )
-        .with(
-            Slot::from(bitrate_target::SLOT),
-            BitrateTarget::new(estimate),
-        ))
+        .with(Slot::from(feedback_tap::SLOT), FeedbackTap::new(estimate)))
 }
 
 /// The `candidate:…` values of the passive TCP candidates in an SDP.
