@@ -86,6 +86,8 @@ struct Seen {
     bytes: Vec<(f64, u64)>,
     /// The publisher's own view once a second: (send estimate, video bitrate, height sent, fps sent).
     estimates: Vec<(u64, u64, u64, u64)>,
+    /// The server's publisher packets received and late ones (retransmissions), at the end.
+    sfu: Option<(u64, u64)>,
 }
 
 pub async fn run(args: BenchNetworkArgs) -> anyhow::Result<ExitCode> {
@@ -165,8 +167,23 @@ async fn run_scenario(
         .collect();
     sub.unsubscribe().await;
     session.disconnect().await;
+    seen.sfu = sfu_counters(&server.url).await;
     report(scenario, &seen, seconds);
     Ok(())
+}
+
+/// The server's packets received from publishers and how many of them came late (retransmissions).
+async fn sfu_counters(url: &str) -> Option<(u64, u64)> {
+    let response = reqwest::get(format!("{url}/metrics")).await.ok()?;
+    let text = response.text().await.ok()?;
+    let value = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse::<u64>().ok())
+    };
+    Some((
+        value("otter_sfu_packets_received_total")?,
+        value("otter_sfu_packets_late_total")?,
+    ))
 }
 
 /// Records every frame and the byte count until `duration` has passed, stepping the link on schedule.
@@ -298,6 +315,13 @@ fn report(scenario: &Scenario, seen: &Seen, seconds: u64) {
         eprintln!(
             "publisher (estimate, video, height, fps) per second: {:?}",
             seen.estimates
+        );
+    }
+    if let Some((received, late)) = seen.sfu {
+        line(
+            "sfu_packets_late_of_received",
+            late as f64 / received.max(1) as f64,
+            "ratio",
         );
     }
     if scenario.name == "step" {

@@ -331,12 +331,19 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
                 .into_response();
         }
     }
+    let sfu = state.sfu.stats();
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         format!(
-            "{}# HELP otter_sfu_peers Live SFU peer connections.\n# TYPE otter_sfu_peers gauge\notter_sfu_peers {}\n",
+            "{}# HELP otter_sfu_peers Live SFU peer connections.\n# TYPE otter_sfu_peers gauge\notter_sfu_peers {}\n\
+             # HELP otter_sfu_packets_received_total RTP packets received from publishers.\n\
+             # TYPE otter_sfu_packets_received_total counter\notter_sfu_packets_received_total {}\n\
+             # HELP otter_sfu_packets_late_total Publisher packets after a later one: retransmissions, reordering.\n\
+             # TYPE otter_sfu_packets_late_total counter\notter_sfu_packets_late_total {}\n",
             state.metrics.render(),
-            state.sfu.stats().peers
+            sfu.peers,
+            sfu.packets_received,
+            sfu.packets_late,
         ),
     )
         .into_response()

@@ -51,6 +51,8 @@ pub(crate) struct TrackIn {
     pub(crate) kind: MediaKind,
     /// Learnt from the first packet, so later packets find their track without asking str0m.
     pub(crate) ssrc: Option<Ssrc>,
+    /// The highest sequence number received, to count packets that come after it.
+    pub(crate) highest_seq: Option<u64>,
 }
 
 /// A subscriber: the publisher it receives and its outgoing tracks.

@@ -325,6 +325,13 @@ fn on_event(
                     track.kind
                 }
             };
+            if let Some(track) = p.tracks.iter_mut().find(|t| t.ssrc == Some(ssrc)) {
+                let seq = *packet.seq_no;
+                match track.highest_seq {
+                    Some(highest) if seq < highest => Counters::bump(&counters.late),
+                    _ => track.highest_seq = Some(seq),
+                }
+            }
             let pt = packet.header.payload_type;
             let Some(params) = peer.rtc.codec_config().find(|p| p.pt() == pt).copied() else {
                 Counters::bump(&counters.dropped);

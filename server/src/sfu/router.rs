@@ -362,6 +362,7 @@ fn record_tracks(rtc: &str0m::Rtc, offer: &str, role: &mut Role) {
                 mid,
                 kind,
                 ssrc: None,
+                highest_seq: None,
             }),
             Role::Subscriber(s) if direction.is_sending() => {
                 let on = match kind {

@@ -11,6 +11,9 @@ pub struct SfuStats {
     pub packets_forwarded: u64,
     /// Packets not forwarded: paused kinds, waiting for a keyframe, no codec match, stale sequence.
     pub packets_dropped: u64,
+    /// Publisher packets that arrived after a later one of the same track: retransmissions answering
+    /// the SFU's NACKs, or reordering on the way.
+    pub packets_late: u64,
     /// Datagrams or TCP frames that no peer accepted (garbage, unknown or late peers).
     pub datagrams_unrouted: u64,
     /// Live peer connections (publishers plus subscribers).
@@ -23,6 +26,7 @@ pub(crate) struct Counters {
     pub(crate) received: AtomicU64,
     pub(crate) forwarded: AtomicU64,
     pub(crate) dropped: AtomicU64,
+    pub(crate) late: AtomicU64,
     pub(crate) unrouted: AtomicU64,
     pub(crate) peers: AtomicU64,
 }
@@ -37,6 +41,7 @@ impl Counters {
             packets_received: self.received.load(Ordering::Relaxed),
             packets_forwarded: self.forwarded.load(Ordering::Relaxed),
             packets_dropped: self.dropped.load(Ordering::Relaxed),
+            packets_late: self.late.load(Ordering::Relaxed),
             datagrams_unrouted: self.unrouted.load(Ordering::Relaxed),
             peers: self.peers.load(Ordering::Relaxed),
         }

@@ -57,6 +57,8 @@ pub(super) struct SimPeer {
     pub keyframe_requests: u32,
     /// Percent of the SFU's datagrams to this peer that are lost (seeded).
     pub downlink_loss: u32,
+    /// Percent of this peer's datagrams to the SFU that are lost (seeded).
+    pub uplink_loss: u32,
     /// A silent peer sends nothing and receives nothing, like a laptop whose lid closed.
     pub silent: bool,
     outbox: Vec<Vec<u8>>,
@@ -123,6 +125,7 @@ impl Sim {
             received: Vec::new(),
             keyframe_requests: 0,
             downlink_loss: 0,
+            uplink_loss: 0,
             silent: false,
             outbox: Vec::new(),
             timeout: self.now,
@@ -277,9 +280,12 @@ impl Sim {
                 if self.peers[i].silent {
                     continue;
                 }
-                let from = self.peers[i].addr;
+                let (from, loss) = (self.peers[i].addr, self.peers[i].uplink_loss);
                 for datagram in sent {
                     moved = true;
+                    if loss > 0 && self.rng.gen_range(0..100) < loss {
+                        continue;
+                    }
                     self.router
                         .handle_receive(Protocol::Udp, from, SFU, &datagram, now);
                 }
