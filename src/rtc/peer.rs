@@ -13,7 +13,7 @@ use rtc::peer_connection::configuration::interceptor_registry::{
     configure_nack, configure_rtcp_reports, configure_simulcast_extension_headers, configure_twcc,
 };
 use rtc::peer_connection::configuration::media_engine::{
-    MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8,
+    MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_RTX, MIME_TYPE_VP8,
 };
 use rtc::rtp_transceiver::rtp_sender::{
     RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind,
@@ -36,6 +36,11 @@ pub(crate) const PT_VP8: u8 = 96;
 pub(crate) const PT_H264: u8 = 102;
 /// Opus.
 pub(crate) const PT_OPUS: u8 = 111;
+/// Retransmissions (RFC 4588) of VP8 and of H.264. Without an RTX stream in the offer, str0m never
+/// NACKs a publisher's losses (it suppresses NACK for a stream with no repair SSRC), so lost video
+/// packets were simply gone: measured, 0 retransmissions reached the SFU at 5 % uplink loss.
+pub(crate) const PT_VP8_RTX: u8 = 97;
+pub(crate) const PT_H264_RTX: u8 = 103;
 /// The `fmtp` of our H.264.
 pub(crate) const H264_FMTP: &str =
     "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f";
@@ -79,6 +84,28 @@ fn media_engine() -> Result<MediaEngine, PeerError> {
                 H264_FMTP,
                 video_feedback,
                 PT_H264,
+            ),
+            RtpCodecKind::Video,
+        ),
+        (
+            codec(
+                MIME_TYPE_RTX,
+                90_000,
+                0,
+                &format!("apt={PT_VP8}"),
+                vec![],
+                PT_VP8_RTX,
+            ),
+            RtpCodecKind::Video,
+        ),
+        (
+            codec(
+                MIME_TYPE_RTX,
+                90_000,
+                0,
+                &format!("apt={PT_H264}"),
+                vec![],
+                PT_H264_RTX,
             ),
             RtpCodecKind::Video,
         ),

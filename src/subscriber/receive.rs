@@ -150,28 +150,38 @@ pub(crate) async fn receive_video(
         stats.count_packet(packet.payload.len());
         let now = Instant::now();
         let h = &packet.header;
-        let (frame, lost) = match codec {
-            VideoCodec::Vp8 => (
-                vp8.push(h.timestamp, h.sequence_number, h.marker, &packet.payload),
-                vp8.take_lost(),
-            ),
-            VideoCodec::H264 => (
-                h264.push(h.timestamp, h.sequence_number, h.marker, &packet.payload),
-                h264.take_lost(),
-            ),
+        match codec {
+            VideoCodec::Vp8 => vp8.push(h.timestamp, h.sequence_number, h.marker, &packet.payload),
+            VideoCodec::H264 => {
+                h264.push(h.timestamp, h.sequence_number, h.marker, &packet.payload)
+            }
+        }
+        let mut alive = true;
+        loop {
+            let frame = match codec {
+                VideoCodec::Vp8 => vp8.pop(now),
+                VideoCodec::H264 => h264.pop(now),
+            };
+            let Some(frame) = frame else { break };
+            match tx.try_send(frame) {
+                Ok(()) => {}
+                Err(TrySendError::Full(_)) => {
+                    stats.frames_dropped.fetch_add(1, Ordering::Relaxed);
+                    stats.need_keyframe.store(true, Ordering::Relaxed);
+                }
+                Err(TrySendError::Disconnected(_)) => {
+                    alive = false;
+                    break;
+                }
+            }
+        }
+        let lost = match codec {
+            VideoCodec::Vp8 => vp8.take_lost(),
+            VideoCodec::H264 => h264.take_lost(),
         };
         if lost {
             stats.need_keyframe.store(true, Ordering::Relaxed);
         }
-        let alive = match frame.map(|f| tx.try_send(f)) {
-            None | Some(Ok(())) => true,
-            Some(Err(TrySendError::Full(_))) => {
-                stats.frames_dropped.fetch_add(1, Ordering::Relaxed);
-                stats.need_keyframe.store(true, Ordering::Relaxed);
-                true
-            }
-            Some(Err(TrySendError::Disconnected(_))) => false,
-        };
         if !alive {
             break;
         }
