@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+#[path = "../src/sfu/tests/vp8_payload.rs"]
+mod vp8_payload;
+
 use std::collections::HashMap;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
@@ -13,6 +16,7 @@ use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid};
 use str0m::net::{Protocol, Receive};
 use str0m::rtp::RtpWrite;
 use str0m::{Candidate, Event, Input, Output, Rtc, RtcConfig};
+use vp8_payload::vp8_test_packet;
 
 /// Packets per synthetic video frame.
 pub const PACKETS_PER_FRAME: u16 = 3;
@@ -178,14 +182,7 @@ impl Client {
             .pt();
         let mut sent = Vec::new();
         for i in 0..PACKETS_PER_FRAME {
-            let picture_id = (self.frame & 0x7fff) as u16 | 0x8000;
-            let mut payload = vec![if i == 0 { 0x90 } else { 0x80 }, 0x80];
-            payload.extend_from_slice(&picture_id.to_be_bytes());
-            // VP8 payload header: P bit clear marks a key frame.
-            payload.push(if keyframe { 0x00 } else { 0x01 });
-            payload.extend_from_slice(&self.frame.to_be_bytes());
-            payload.extend_from_slice(&i.to_be_bytes());
-            payload.extend((0..200u16).map(|b| (b as u8) ^ (self.frame as u8)));
+            let payload = vp8_test_packet(self.frame, i, keyframe);
             let write = RtpWrite::new(
                 pt,
                 self.seq.into(),

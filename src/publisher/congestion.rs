@@ -77,22 +77,28 @@ fn audio_rate(estimate_bps: u32, wanted_bps: u32) -> u32 {
 }
 
 /// The rungs for a picture of `width`×`height`: smaller pictures while the short side allows, then
-/// lower frame rates at the smallest.
-fn rungs(width: u32, height: u32) -> impl Iterator<Item = Step> + Clone {
+/// lower frame rates at the smallest (at most 3 + 2; an array, as this runs for every frame).
+fn rungs(width: u32, height: u32) -> ([Step; 5], usize) {
     let short = width.min(height);
     let smallest = (0..=2)
         .rev()
         .find(|d| short >> d >= MIN_SHORT_SIDE)
         .unwrap_or(0);
-    (0..=smallest)
-        .map(|downscale| Step {
-            downscale,
-            fps_divisor: 1,
-        })
-        .chain((2..=3).map(move |fps_divisor| Step {
-            downscale: smallest,
-            fps_divisor,
-        }))
+    let mut rungs = [Step::FULL; 5];
+    let mut n = 0;
+    let sizes = (0..=smallest).map(|downscale| Step {
+        downscale,
+        fps_divisor: 1,
+    });
+    let rates = (2..=3).map(|fps_divisor| Step {
+        downscale: smallest,
+        fps_divisor,
+    });
+    for step in sizes.chain(rates) {
+        rungs[n] = step;
+        n += 1;
+    }
+    (rungs, n)
 }
 
 fn bits_per_pixel(video_bps: u32, (width, height, fps): (u32, u32, u32), step: Step) -> f64 {
@@ -131,7 +137,8 @@ impl Ladder {
                 room.saturating_sub(audio_wire + frames * PACKET_OVERHEAD_BITS) as f64 / per_bit;
             (payload as u32).clamp(MIN_VIDEO_BPS, ceiling_bps.max(MIN_VIDEO_BPS))
         };
-        let rungs: Vec<Step> = rungs(source.0, source.1).collect();
+        let (all, n) = rungs(source.0, source.1);
+        let rungs = &all[..n];
         let now_at = rungs.iter().position(|s| *s == self.step).unwrap_or(0);
         let bpp = |step| bits_per_pixel(self.video_bps, source, step);
         let mut i = now_at;

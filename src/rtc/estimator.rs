@@ -121,21 +121,20 @@ impl Estimator {
 
     /// The queue guard over one batch.
     fn guard(&mut self, now: Instant, reports: &[PacketReport]) {
-        let mut delays = Vec::with_capacity(reports.len());
+        // The batch's lowest one-way delay; no list is kept, this runs on every feedback report.
+        let mut lowest: Option<f64> = None;
         for report in reports.iter().filter(|r| r.arrived) {
             self.acked.push_back((now, report.size));
             if let Some(d) = self.one_way_ms(report) {
                 self.note_low(report.departure, d);
-                delays.push(d);
+                lowest = Some(lowest.map_or(d, |l| l.min(d)));
             }
         }
-        let (Some(base), false) = (
-            self.lows.iter().map(|(_, d)| *d).reduce(f64::min),
-            delays.is_empty(),
-        ) else {
+        let (Some(base), Some(lowest)) =
+            (self.lows.iter().map(|(_, d)| *d).reduce(f64::min), lowest)
+        else {
             return;
         };
-        let lowest = delays.iter().copied().fold(f64::INFINITY, f64::min);
         self.recent.push_back((now, lowest));
         while self
             .recent

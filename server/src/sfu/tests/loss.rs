@@ -5,6 +5,18 @@ use std::time::Duration;
 
 use super::sim::{delivered, Sim};
 
+/// Every packet of `sent` is in `received`, or says how many are missing.
+fn assert_all_arrived(sent: &[Vec<u8>], received: &[Vec<u8>]) {
+    let got = delivered(sent, received);
+    assert_eq!(
+        got,
+        sent.len(),
+        "{} of {} packets never arrived",
+        sent.len() - got,
+        sent.len()
+    );
+}
+
 #[test]
 fn nacks_recover_five_percent_downlink_loss() {
     let mut sim = Sim::new();
@@ -17,15 +29,8 @@ fn nacks_recover_five_percent_downlink_loss() {
     sim.peers[lossy].downlink_loss = 0;
     sim.run(Duration::from_secs(1));
 
-    assert_eq!(delivered(&sent, &sim.peers[clean].received), sent.len());
-    let got = delivered(&sent, &sim.peers[lossy].received);
-    assert_eq!(
-        got,
-        sent.len(),
-        "{} of {} packets never arrived",
-        sent.len() - got,
-        sent.len()
-    );
+    assert_all_arrived(&sent, &sim.peers[clean].received);
+    assert_all_arrived(&sent, &sim.peers[lossy].received);
 }
 
 /// Loss on the publisher's uplink: the SFU's NACKs bring the missing packets back from the publisher's
@@ -43,12 +48,5 @@ fn nacks_to_the_publisher_recover_five_percent_uplink_loss() {
 
     let late = sim.counters.snapshot().packets_late;
     assert!(late > 0, "no retransmission reached the SFU");
-    let got = delivered(&sent, &sim.peers[sub].received);
-    assert_eq!(
-        got,
-        sent.len(),
-        "{} of {} packets never arrived",
-        sent.len() - got,
-        sent.len()
-    );
+    assert_all_arrived(&sent, &sim.peers[sub].received);
 }

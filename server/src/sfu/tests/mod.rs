@@ -7,3 +7,4 @@ mod forwarding;
 mod keyframes;
 mod loss;
 mod sim;
+mod vp8_payload;

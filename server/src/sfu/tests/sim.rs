@@ -16,6 +16,7 @@ use str0m::net::{Protocol, Receive};
 use str0m::rtp::RtpWrite;
 use str0m::{Candidate, Event, Input, Output, Rtc, RtcConfig};
 
+use super::vp8_payload::vp8_test_packet;
 use crate::sfu::crypto;
 use crate::sfu::router::Router;
 use crate::sfu::stats::Counters;
@@ -353,14 +354,7 @@ impl SimPeer {
             .pt();
         let mut sent = Vec::new();
         for i in 0..PACKETS_PER_FRAME {
-            let picture_id = (self.frame & 0x7fff) as u16 | 0x8000;
-            let mut payload = vec![if i == 0 { 0x90 } else { 0x80 }, 0x80];
-            payload.extend_from_slice(&picture_id.to_be_bytes());
-            // VP8 payload header: a clear P bit marks a key frame.
-            payload.push(if keyframe { 0x00 } else { 0x01 });
-            payload.extend_from_slice(&self.frame.to_be_bytes());
-            payload.extend_from_slice(&i.to_be_bytes());
-            payload.extend((0..200u16).map(|b| (b as u8) ^ (self.frame as u8)));
+            let payload = vp8_test_packet(self.frame, i, keyframe);
             let write = RtpWrite::new(
                 pt,
                 self.seq.into(),
