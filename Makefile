@@ -10,10 +10,11 @@ ARGS ?=
 # cmake (bundled libopus) and nasm (OpenH264, mozjpeg assembly) serve the codecs; libclang-dev lets bindgen
 # generate the V4L2 camera bindings; WebKitGTK, GTK and xdo the Dioxus desktop webview; Xvfb, xauth,
 # ImageMagick and xdotool the demo's UI tests; nftables (a black-holed media port) and faketime (a client
-# whose clock is off) the fault tests. `make check-deps` keeps this list and SYS_CRATES in step.
+# whose clock is off) the fault tests; coturn the TURN relay the ICE tests start on loopback.
+# `make check-deps` keeps this list and SYS_CRATES in step.
 APT_PACKAGES := build-essential pkg-config procps ca-certificates libvpx-dev cmake nasm libclang-dev \
 	libasound2-dev libssl-dev libwebkit2gtk-4.1-dev libgtk-3-dev libxdo-dev \
-	xvfb xauth imagemagick xdotool nftables iproute2 faketime
+	xvfb xauth imagemagick xdotool nftables iproute2 faketime coturn
 
 # Every crate of Cargo.lock that builds or links native code, with the Debian package it needs on Linux
 # (`-` = nothing: pure Rust, bundled sources, or another platform only). A crate of that kind missing here

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+pub use otter_protocol::IceServer;
+
 /// The environment variable that overrides the default server URL.
 pub const API_URL_ENV: &str = "OTTER_API_URL";
 /// The server URL used when neither the options nor the environment name one.
@@ -80,17 +82,6 @@ pub enum TransportPolicy {
     All,
     /// TURN relays only.
     Relay,
-}
-
-/// A STUN or TURN server.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct IceServer {
-    /// `stun:` / `turn:` URLs.
-    pub urls: Vec<String>,
-    /// TURN user name.
-    pub username: Option<String>,
-    /// TURN credential. Never logged.
-    pub credential: Option<String>,
 }
 
 /// Turns an `http(s)://` base URL into the signalling WebSocket URL.

@@ -11,11 +11,13 @@
 //! - [`messages`]: [`ClientMessage`] and [`ServerMessage`], JSON text frames over a WebSocket at [`SIGNAL_PATH`].
 //! - [`request`]: [`Request`], what a joined client asks, sent in an [`Envelope`] with its id.
 //! - [`stream_change`]: [`StreamChange`], a typed stream-property change.
+//! - [`ice_server`]: [`IceServer`], a STUN or TURN server the server advertises to its clients.
 //!
 //! The first message a client sends ([`ClientMessage::Connect`] or [`ClientMessage::Resume`]) carries
 //! [`PROTOCOL_VERSION`]; every inbound frame is limited to [`MAX_FRAME_BYTES`] before it is parsed.
 
 pub mod error;
+pub mod ice_server;
 pub mod ids;
 pub mod limits;
 pub mod messages;
@@ -28,6 +30,7 @@ pub mod stream_change;
 pub mod token;
 
 pub use error::{ErrorCode, OtError};
+pub use ice_server::IceServer;
 pub use ids::{ConnectionId, IdError, SessionId, StreamId, SubscriptionId};
 pub use messages::{ClientMessage, DecodeError, ServerMessage};
 pub use objects::{Connection, DisconnectReason, Role, Stream, StreamDestroyedReason, VideoType};

@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::OtError;
+use crate::ice_server::IceServer;
 use crate::ids::{ConnectionId, SessionId, StreamId};
 use crate::objects::{Connection, DisconnectReason, Role, Stream, StreamDestroyedReason};
 use crate::request::{Envelope, Request};
@@ -86,6 +87,9 @@ pub enum ServerMessage {
         heartbeat_timeout_ms: u64,
         /// How long the server keeps a dropped connection for a resume.
         reconnect_window_ms: u64,
+        /// STUN/TURN servers for media (TURN credentials may expire: a resume brings fresh ones).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        ice_servers: Vec<IceServer>,
         /// More of the roster follows in [`ServerMessage::Roster`] frames (a big session's roster does
         /// not fit one frame); the client acts on the snapshot once the last part is in.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -98,6 +102,9 @@ pub enum ServerMessage {
         connections: Vec<Connection>,
         /// The streams present now.
         streams: Vec<Stream>,
+        /// STUN/TURN servers for media, with fresh credentials.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        ice_servers: Vec<IceServer>,
         /// More of the roster follows in [`ServerMessage::Roster`] frames.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         more: bool,

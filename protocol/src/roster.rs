@@ -120,6 +120,7 @@ mod tests {
             ServerMessage::Resumed {
                 connections: page.connections,
                 streams: page.streams,
+                ice_servers: vec![],
                 more,
             }
         });
@@ -138,6 +139,7 @@ mod tests {
                     connections,
                     streams,
                     more,
+                    ..
                 }
                 | ServerMessage::Roster {
                     connections,
@@ -160,6 +162,7 @@ mod tests {
             ServerMessage::Resumed {
                 connections: page.connections,
                 streams: page.streams,
+                ice_servers: vec![],
                 more,
             }
         });

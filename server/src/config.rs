@@ -167,6 +167,8 @@ pub struct ServerConfig {
     /// When set, `GET /metrics` needs `Authorization: Bearer <this>` (the counters say how busy the
     /// server is and which errors it hands out). Never logged.
     pub metrics_token: Option<BearerToken>,
+    /// STUN/TURN servers advertised to clients for their media (`[[ice_servers]]`).
+    pub ice_servers: Vec<crate::ice_servers::IceServerConfig>,
 }
 
 /// A secret bearer token: compared in constant time, redacted in `Debug`.
@@ -253,6 +255,7 @@ impl ServerConfig {
             timeout >= Duration::from_millis(100) && timeout <= Duration::from_secs(600),
             "media.media_timeout must be between 100 and 600000 milliseconds"
         );
+        crate::ice_servers::validate(&self.ice_servers)?;
         self.limits.validate()
     }
 

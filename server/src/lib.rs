@@ -10,6 +10,7 @@ pub mod clock;
 pub mod config;
 pub mod http_limits;
 pub mod hub;
+pub mod ice_servers;
 pub mod metrics;
 pub mod rate_limit;
 pub mod rest;

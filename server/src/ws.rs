@@ -18,6 +18,7 @@ use tokio::time::{interval, Instant, MissedTickBehavior};
 use tracing::{debug, Instrument};
 
 use crate::hub::{Command, Epoch, OUTBOX_CAPACITY};
+use crate::ice_servers;
 use crate::rate_limit::TokenBucket;
 use crate::state::AppState;
 use crate::tokens;
@@ -148,6 +149,11 @@ async fn handshake(socket: &mut WebSocket, state: &AppState) -> Result<SocketLin
                     heartbeat_interval_ms: limits.heartbeat_interval.as_millis() as u64,
                     heartbeat_timeout_ms: limits.heartbeat_timeout.as_millis() as u64,
                     reconnect_window_ms: limits.reconnect_window.as_millis() as u64,
+                    ice_servers: ice_servers::advertised(
+                        &state.config.ice_servers,
+                        &joined.connection.connection_id,
+                        crate::clock::unix_secs(),
+                    ),
                     more,
                 }
             });
@@ -190,6 +196,11 @@ async fn handshake(socket: &mut WebSocket, state: &AppState) -> Result<SocketLin
                 ServerMessage::Resumed {
                     connections: page.connections,
                     streams: page.streams,
+                    ice_servers: ice_servers::advertised(
+                        &state.config.ice_servers,
+                        &link.connection_id,
+                        crate::clock::unix_secs(),
+                    ),
                     more,
                 }
             });

@@ -102,7 +102,8 @@ impl Publisher {
         let media = Media { video, audio };
 
         // 2. Negotiation.
-        let mut peer = Peer::new(&session.options().ice_config)
+        let advertised = session.watch_state().borrow().ice_servers.clone();
+        let mut peer = Peer::new(&session.options().ice_config, &advertised)
             .await
             .map_err(|e| ErrorCode::UnableToPublish.with_message(e))?;
         let kinds = (media.video.is_some(), media.audio.is_some());

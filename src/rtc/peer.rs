@@ -22,13 +22,14 @@ use tokio::sync::{mpsc, watch};
 use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{
     MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
-    RTCConfigurationBuilder, RTCIceCandidateInit, RTCIceGatheringState, RTCPeerConnectionState,
-    RTCSessionDescription, Registry, SettingEngineBuilder,
+    RTCIceCandidateInit, RTCIceGatheringState, RTCPeerConnectionState, RTCSessionDescription,
+    Registry, SettingEngineBuilder,
 };
 
 use super::estimator::Estimator;
 use super::feedback_tap::{self, FeedbackTap};
-use crate::options::IceConfig;
+use super::ice;
+use crate::options::{IceConfig, IceServer};
 
 /// Payload types, the same on every Otter peer and in the server's router.
 pub(crate) const PT_VP8: u8 = 96;
@@ -170,6 +171,8 @@ pub(crate) struct Peer {
     pub state: watch::Receiver<RTCPeerConnectionState>,
     /// Gathers TCP candidates only.
     tcp_only: bool,
+    /// Leave LAN host candidates out of the offer (`IceConfig::filter_out_lan_candidates`).
+    filter_out_lan_candidates: bool,
     /// Remote tracks as their first packet arrives (subscribers).
     pub tracks: mpsc::UnboundedReceiver<Arc<dyn TrackRemote>>,
     /// What the congestion controller says this connection may send, bits per second (0 = no estimate
@@ -224,8 +227,11 @@ fn bind_addresses() -> Vec<String> {
 }
 
 impl Peer {
-    /// A new peer connection with Otter's codecs and interceptors (see `interceptors`).
-    pub async fn new(ice: &IceConfig) -> Result<Self, PeerError> {
+    /// A new peer connection with Otter's codecs and interceptors (see `interceptors`), finding its
+    /// way as `ice` says, through `advertised` (the session server's STUN/TURN servers) too unless
+    /// `ice` says otherwise.
+    pub async fn new(ice: &IceConfig, advertised: &[IceServer]) -> Result<Self, PeerError> {
+        let configuration = ice::configuration(ice, advertised)?;
         let mut engine = media_engine()?;
         let send_estimate = Arc::new(AtomicU32::new(0));
         let registry = interceptors(&mut engine, send_estimate.clone())?;
@@ -248,7 +254,7 @@ impl Peer {
             tracks: tracks_tx,
         };
         let pc = PeerConnectionBuilder::new()
-            .with_configuration(RTCConfigurationBuilder::new().build())
+            .with_configuration(configuration)
             .with_media_engine(engine)
             .with_interceptor_registry(registry)
             .with_setting_engine(settings)
@@ -270,6 +276,7 @@ impl Peer {
         Ok(Self {
             closed: Default::default(),
             tcp_only: ice.tcp_only,
+            filter_out_lan_candidates: ice.filter_out_lan_candidates,
             pc: Arc::new(pc),
             gathered,
             state,
@@ -298,7 +305,11 @@ impl Peer {
             .local_description()
             .await
             .ok_or("no local description")?;
-        Ok(local.sdp)
+        Ok(if self.filter_out_lan_candidates {
+            ice::without_lan_candidates(&local.sdp)
+        } else {
+            local.sdp
+        })
     }
 
     /// Applies the server's answer.

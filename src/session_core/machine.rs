@@ -2,8 +2,10 @@
 
 use std::time::Instant;
 
+use otter_protocol::ice_server::{MAX_ICE_SERVERS, MAX_ICE_SERVER_URLS};
 use otter_protocol::{
-    ClientMessage, DisconnectReason, Envelope, ErrorCode, OtError, ServerMessage, PROTOCOL_VERSION,
+    ClientMessage, DisconnectReason, Envelope, ErrorCode, IceServer, OtError, ServerMessage,
+    PROTOCOL_VERSION,
 };
 
 use super::state::Change;
@@ -364,6 +366,7 @@ impl SessionCore {
                 heartbeat_interval_ms,
                 heartbeat_timeout_ms,
                 reconnect_window_ms,
+                ice_servers,
                 ..
             } => {
                 let Phase::Connecting { op, .. } = self.phase else {
@@ -382,6 +385,7 @@ impl SessionCore {
                 self.state = SessionState {
                     connection: Some(connection.clone()),
                     role: Some(role),
+                    ice_servers: bounded(ice_servers),
                     ..Default::default()
                 };
                 self.set_phase(Phase::Connected);
@@ -400,11 +404,13 @@ impl SessionCore {
             ServerMessage::Resumed {
                 connections,
                 streams,
+                ice_servers,
                 ..
             } => {
                 if !matches!(self.phase, Phase::Reconnecting { .. }) {
                     return self.unexpected("resumed");
                 }
+                self.state.ice_servers = bounded(ice_servers);
                 self.next_ping = now + self.heartbeat_interval;
                 self.set_phase(Phase::Connected);
                 self.emit(SessionEvent::SessionReconnected(SessionReconnectEvent {
@@ -581,4 +587,13 @@ impl SessionCore {
             error,
         }));
     }
+}
+
+/// A server's ICE server list cut to what a client takes (a hostile list must not grow its ICE agent).
+fn bounded(mut servers: Vec<IceServer>) -> Vec<IceServer> {
+    servers.truncate(MAX_ICE_SERVERS);
+    for server in &mut servers {
+        server.urls.truncate(MAX_ICE_SERVER_URLS);
+    }
+    servers
 }

@@ -62,6 +62,9 @@ pub enum SessionStatus {
 }
 
 /// Something that happened, for the core to act on.
+// An input lives for one `handle_input` call, on the stack: boxing the message would cost an
+// allocation per message to save a few hundred bytes of stack.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
     /// The user connects with a token.

@@ -1,6 +1,8 @@
 //! The client's view of a session, and how server news changes it.
 
-use otter_protocol::{Connection, DisconnectReason, Role, Stream, StreamDestroyedReason};
+use otter_protocol::{
+    Connection, DisconnectReason, IceServer, Role, Stream, StreamDestroyedReason,
+};
 
 use super::SessionStatus;
 
@@ -17,6 +19,10 @@ pub struct SessionState {
     pub connections: Vec<Connection>,
     /// All streams in the session, this client's own included.
     pub streams: Vec<Stream>,
+    /// The STUN/TURN servers the session server advertised for media (fresh on every resume; at most
+    /// `MAX_ICE_SERVERS`). Publishers and subscribers use them unless
+    /// [`IceConfig::include_servers`](crate::IceConfig::include_servers) says otherwise.
+    pub ice_servers: Vec<IceServer>,
 }
 
 /// A difference between two views, as events to report.

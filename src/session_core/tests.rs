@@ -120,6 +120,7 @@ fn welcome(connections: Vec<Connection>, more: bool) -> ServerMessage {
         heartbeat_interval_ms: 2000,
         heartbeat_timeout_ms: 6000,
         reconnect_window_ms: 30_000,
+        ice_servers: vec![],
         more,
     }
 }
@@ -275,6 +276,7 @@ fn reconnect_backs_off_then_resumes_and_flushes_signals() {
     s.input(Input::Message(ServerMessage::Resumed {
         connections: vec![conn("other"), conn("new")],
         streams: vec![],
+        ice_servers: vec![],
         more: false,
     }));
     let out = s.take();

@@ -65,7 +65,8 @@ impl Subscriber {
         }
         let fail = |e: String| ErrorCode::UnableToSubscribe.with_message(e);
         let t0 = std::time::Instant::now();
-        let mut peer = Peer::new(&session.options().ice_config)
+        let advertised = session.watch_state().borrow().ice_servers.clone();
+        let mut peer = Peer::new(&session.options().ice_config, &advertised)
             .await
             .map_err(fail)?;
         let subscription_id = SubscriptionId::new(format!("{:016x}", rand::random::<u64>()))
