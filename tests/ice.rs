@@ -72,9 +72,9 @@ async fn pattern_between(publisher: &Client, viewer: &mut Client) -> (Publisher,
     (publisher, subscriber)
 }
 
-/// The type (`host`, `srflx`, `prflx`, `relay`) of the local candidate that carries the media: the
-/// one of the transport's selected pair, from the W3C stats report.
-fn selected_local_candidate_type(report: &Value) -> Option<String> {
+/// The local candidate that carries the media, the one of the transport's selected pair, from the
+/// W3C stats report.
+fn selected_local_candidate(report: &Value) -> Option<Value> {
     let entries = report.as_array()?;
     let of_type = |t: &'static str| entries.iter().filter(move |e| e["type"] == t);
     let pair_id = of_type("transport")
@@ -89,7 +89,14 @@ fn selected_local_candidate_type(report: &Value) -> Option<String> {
             .as_str()
             .is_some_and(|id| id == wanted || id.ends_with(&format!("_{wanted}")))
     })?;
-    local["candidateType"].as_str().map(str::to_owned)
+    Some(local.clone())
+}
+
+/// Its type: `host`, `srflx`, `prflx` or `relay`.
+fn selected_local_candidate_type(report: &Value) -> Option<String> {
+    selected_local_candidate(report)?["candidateType"]
+        .as_str()
+        .map(str::to_owned)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -223,5 +230,28 @@ async fn filtered_lan_candidates_stay_out_of_the_offer_and_media_still_flows() {
     let report = publisher.get_rtc_stats_report().await;
     let local = selected_local_candidate_type(&report);
     assert!(local.is_some(), "{report:#}");
+    publisher.unpublish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn udp_carries_media_where_it_works_though_tcp_candidates_are_gathered_too() {
+    // Every client also gathers TCP candidates (so a network that blocks UDP still reaches the
+    // server's ICE-TCP port: cli/tests/network.rs); where UDP works, ICE's priorities pick it.
+    let server = TestServer::with_ice_tcp().await;
+    let sid = server.new_session_id();
+    let sender = server.client(&sid, Role::Publisher, "pub").await;
+    let mut viewer = server.client(&sid, Role::Subscriber, "sub").await;
+    let (publisher, subscriber) = pattern_between(&sender, &mut viewer).await;
+    for (who, report) in [
+        ("publisher", publisher.get_rtc_stats_report().await),
+        ("subscriber", subscriber.get_rtc_stats_report().await),
+    ] {
+        let local = selected_local_candidate(&report);
+        assert_eq!(
+            local.as_ref().and_then(|c| c["protocol"].as_str()),
+            Some("udp"),
+            "{who}: {report:#}"
+        );
+    }
     publisher.unpublish().await;
 }

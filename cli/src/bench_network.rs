@@ -22,8 +22,11 @@ use crate::netlab::NetLab;
 
 #[derive(Args)]
 pub struct BenchNetworkArgs {
-    /// Scenarios to run (comma-separated): open, uplink-120k, uplink-500k, step, loss-5.
-    #[arg(long, default_value = "open,uplink-120k,uplink-500k,step,loss-5")]
+    /// Scenarios to run (comma-separated): open, uplink-120k, uplink-500k, step, loss-5, udp-blocked.
+    #[arg(
+        long,
+        default_value = "open,uplink-120k,uplink-500k,step,loss-5,udp-blocked"
+    )]
     scenarios: String,
     /// Seconds each scenario measures (the step scenario takes 40 whatever this says).
     #[arg(long, default_value_t = 30)]
@@ -41,6 +44,7 @@ struct Scenario {
     source: &'static str,
     /// (from second, kbit/s) steps.
     uplink: &'static [(u64, u32)],
+    /// Random loss of the UDP the namespace sends; 100 blocks UDP (media then takes ICE-TCP).
     loss_percent: u32,
 }
 
@@ -75,6 +79,12 @@ const SCENARIOS: &[Scenario] = &[
         uplink: &[(0, 2000)],
         loss_percent: 5,
     },
+    Scenario {
+        name: "udp-blocked",
+        source: "test-pattern",
+        uplink: &[(0, 0)],
+        loss_percent: 100,
+    },
 ];
 
 /// What the subscriber saw, frame by frame.
@@ -88,6 +98,8 @@ struct Seen {
     estimates: Vec<(u64, u64, u64, u64)>,
     /// The server's publisher packets received and late ones (retransmissions), at the end.
     sfu: Option<(u64, u64)>,
+    /// From starting the publisher's process to its stream existing (connect, ICE, DTLS).
+    publish_ms: f64,
 }
 
 pub async fn run(args: BenchNetworkArgs) -> anyhow::Result<ExitCode> {
@@ -119,6 +131,7 @@ async fn run_scenario(
     lab.uplink_loss(scenario.loss_percent)?;
     let server = ServerProcess::start_on(lab.host_ip)?;
     let session_id = new_session();
+    let spawned = Instant::now();
     let (mut publisher, stream_id) = start_publisher_in(
         &lab,
         publisher_exe,
@@ -137,6 +150,7 @@ async fn run_scenario(
             "none",
         ],
     )?;
+    let publish_ms = spawned.elapsed().as_secs_f64() * 1000.0;
     let (session, stream) = join_and_find(&server, &session_id, &stream_id).await?;
     let sub = session
         .subscribe(&stream, SubscriberProperties::default())
@@ -146,6 +160,7 @@ async fn run_scenario(
     let publisher_lines = publisher.forward_events();
     let start = Instant::now();
     let mut seen = watch(&sub, &lab, scenario, start, Duration::from_secs(seconds)).await?;
+    seen.publish_ms = publish_ms;
     let lines: Vec<serde_json::Value> = publisher_lines.try_iter().collect();
     if std::env::var_os("OTTER_BENCH_DEBUG").is_some() {
         for l in &lines {
@@ -262,6 +277,7 @@ fn report(scenario: &Scenario, seen: &Seen, seconds: u64) {
     let line = |metric: &str, value: f64, unit: &str| {
         report_line("network", metric, value, unit, context.clone())
     };
+    line("publish_ms", seen.publish_ms, "ms");
     // The first 3 s are start-up (ICE, DTLS, the first key frame, the estimate's ramp).
     let steady: Vec<&(f64, Option<f64>)> = seen.frames.iter().filter(|f| f.0 >= 3.0).collect();
     let span = (seconds as f64 - 3.0).max(1.0);

@@ -136,7 +136,8 @@ impl ServerProcess {
         Self::start_on(std::net::Ipv4Addr::LOCALHOST)
     }
 
-    /// Starts it on `ip` (HTTP and media) and waits until it listens.
+    /// Starts it on `ip` (HTTP and media, with an ICE-TCP port as a deployment has for clients
+    /// whose UDP is blocked) and waits until it listens.
     pub fn start_on(ip: std::net::Ipv4Addr) -> anyhow::Result<Self> {
         let listen = format!("{ip}:0");
         let public_ip = ip.to_string();
@@ -146,6 +147,8 @@ impl ServerProcess {
             &listen,
             "--public-ip",
             &public_ip,
+            "--tcp-port",
+            "0",
             "--api-key",
             KEY,
             "--api-secret",

@@ -61,6 +61,8 @@ pub struct JoinArgs {
     /// How long to wait for the server when connecting, in seconds.
     #[arg(long, default_value_t = 15.0)]
     pub connect_timeout: f64,
+    #[command(flatten)]
+    pub ice: crate::join_ice::IceArgs,
 }
 
 pub async fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
@@ -80,6 +82,7 @@ pub async fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
         .collect::<anyhow::Result<Vec<_>>>()?;
     let options = SessionOptions {
         connect_timeout: Duration::from_secs_f64(args.connect_timeout),
+        ice_config: args.ice.config()?,
         ..SessionOptions::with_api_url(&args.url)
     };
     let session = Session::init(&args.api_key, &args.session, options);

@@ -10,6 +10,7 @@ mod bench_soak;
 mod bench_support;
 mod event_json;
 mod join;
+mod join_ice;
 mod join_media;
 mod netlab;
 mod project_admin;

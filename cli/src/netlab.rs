@@ -120,7 +120,8 @@ impl NetLab {
         ])
     }
 
-    /// Drops `percent` % of the UDP packets the namespace sends, at random; 0 removes the rule.
+    /// Drops `percent` % of the UDP packets the namespace sends, at random (100: all); 0 removes the
+    /// rule.
     pub fn uplink_loss(&self, percent: u32) -> anyhow::Result<()> {
         let _ = self.in_ns("nft", &["delete", "table", "inet", "otterlab"]);
         if percent == 0 {
@@ -139,13 +140,15 @@ impl NetLab {
                 "{ type filter hook output priority 0; policy accept; }",
             ],
         )?;
-        self.in_ns(
-            "nft",
-            &[
-                "add", "rule", "inet", "otterlab", "out", "meta", "l4proto", "udp", "numgen",
-                "random", "mod", "100", "<", &percent, "drop",
-            ],
-        )
+        let mut rule = vec![
+            "add", "rule", "inet", "otterlab", "out", "meta", "l4proto", "udp",
+        ];
+        // 100 % is a firewall that blocks UDP (nftables' `numgen` cannot compare with 100).
+        if percent != "100" {
+            rule.extend_from_slice(&["numgen", "random", "mod", "100", "<", &percent]);
+        }
+        rule.push("drop");
+        self.in_ns("nft", &rule)
     }
 
     fn teardown(&self) {

@@ -264,11 +264,9 @@ impl Peer {
             } else {
                 bind_addresses()
             })
-            .with_tcp_addrs(if ice.tcp_only {
-                bind_addresses()
-            } else {
-                Vec::new()
-            })
+            // TCP always: a network that blocks UDP still reaches a server with an ICE-TCP port,
+            // while UDP pairs (preferred by ICE's priorities) carry media wherever they work.
+            .with_tcp_addrs(bind_addresses())
             .build()
             .await
             .map_err(|e| e.to_string())?;
