@@ -41,7 +41,7 @@ enum Command {
     /// Mint a session token (offline).
     Token(project_admin::TokenArgs),
     /// Join a session as a headless participant, printing its events as JSON lines.
-    Join(join::JoinArgs),
+    Join(Box<join::JoinArgs>),
     /// Benchmarks; each prints JSON lines.
     Bench {
         #[command(subcommand)]
@@ -103,7 +103,7 @@ fn main() -> std::process::ExitCode {
                 command: SessionCommand::Create(args),
             } => project_admin::create(args).await,
             Command::Token(args) => project_admin::token(args),
-            Command::Join(args) => join::run(args).await,
+            Command::Join(args) => join::run(*args).await,
             Command::Bench {
                 command: BenchCommand::Join(args),
             } => bench_join::run(args).await,
