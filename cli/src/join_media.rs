@@ -194,6 +194,24 @@ async fn subscribe(session: &Session, stream: &otter_rtc::Stream, subscriptions:
                             );
                             continue;
                         }
+                        SubscriberEvent::VideoDisabled(reason)
+                        | SubscriberEvent::VideoEnabled(reason) => {
+                            let name = if matches!(event, SubscriberEvent::VideoEnabled(_)) {
+                                "video_enabled"
+                            } else {
+                                "video_disabled"
+                            };
+                            crate::emit(
+                                &json!({"event": name, "stream_id": stream_id, "reason": video_reason(reason)}),
+                            );
+                            continue;
+                        }
+                        SubscriberEvent::VideoDisableWarning => "video_disable_warning",
+                        SubscriberEvent::VideoDisableWarningLifted => {
+                            "video_disable_warning_lifted"
+                        }
+                        SubscriberEvent::Disconnected => "subscriber_disconnected",
+                        SubscriberEvent::Reconnected => "subscriber_reconnected",
                         _ => continue,
                     };
                     crate::emit(&json!({"event": name, "stream_id": stream_id}));
@@ -207,6 +225,16 @@ async fn subscribe(session: &Session, stream: &otter_rtc::Stream, subscriptions:
         Err(e) => crate::emit(
             &json!({"event": "error", "subscriber": true, "stream_id": stream.stream_id.as_str(), "code": e.code, "name": e.name, "message": e.message}),
         ),
+    }
+}
+
+/// OpenTok's name of a [`VideoReason`].
+fn video_reason(reason: otter_rtc::VideoReason) -> &'static str {
+    match reason {
+        otter_rtc::VideoReason::PublishVideo => "publishVideo",
+        otter_rtc::VideoReason::SubscribeToVideo => "subscribeToVideo",
+        otter_rtc::VideoReason::Quality => "quality",
+        otter_rtc::VideoReason::CodecNotSupported => "codecNotSupported",
     }
 }
 

@@ -88,9 +88,15 @@ impl NetLab {
 
     /// `program args…` inside the namespace.
     pub fn command(&self, program: &std::path::Path) -> Command {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", &self.ns]).arg(program);
+        let [ip, rest @ ..] = self.exec_prefix();
+        let mut c = Command::new(ip);
+        c.args(rest).arg(program);
         c
+    }
+
+    /// What runs a program inside the namespace when put before it.
+    pub fn exec_prefix(&self) -> [&str; 4] {
+        ["ip", "netns", "exec", &self.ns]
     }
 
     /// Caps what the namespace sends (its uplink) at `kbit` kbit/s; 0 removes the cap.
@@ -123,25 +129,29 @@ impl NetLab {
     /// Drops `percent` % of the UDP packets the namespace sends, at random (100: all); 0 removes the
     /// rule.
     pub fn uplink_loss(&self, percent: u32) -> anyhow::Result<()> {
-        let _ = self.in_ns("nft", &["delete", "table", "inet", "otterlab"]);
+        self.udp_loss("output", percent)
+    }
+
+    /// Drops `percent` % of the UDP packets the namespace receives, at random (100: all); 0 removes
+    /// the rule.
+    #[allow(dead_code)] // used by cli/tests/network.rs, which includes this file
+    pub fn downlink_loss(&self, percent: u32) -> anyhow::Result<()> {
+        self.udp_loss("input", percent)
+    }
+
+    /// One nftables table per hook, so each direction is set and cleared on its own.
+    fn udp_loss(&self, hook: &str, percent: u32) -> anyhow::Result<()> {
+        let table = format!("otterlab_{hook}");
+        let _ = self.in_ns("nft", &["delete", "table", "inet", &table]);
         if percent == 0 {
             return Ok(());
         }
         let percent = percent.to_string();
-        self.in_ns("nft", &["add", "table", "inet", "otterlab"])?;
-        self.in_ns(
-            "nft",
-            &[
-                "add",
-                "chain",
-                "inet",
-                "otterlab",
-                "out",
-                "{ type filter hook output priority 0; policy accept; }",
-            ],
-        )?;
+        self.in_ns("nft", &["add", "table", "inet", &table])?;
+        let chain = format!("{{ type filter hook {hook} priority 0; policy accept; }}");
+        self.in_ns("nft", &["add", "chain", "inet", &table, "loss", &chain])?;
         let mut rule = vec![
-            "add", "rule", "inet", "otterlab", "out", "meta", "l4proto", "udp",
+            "add", "rule", "inet", &table, "loss", "meta", "l4proto", "udp",
         ];
         // 100 % is a firewall that blocks UDP (nftables' `numgen` cannot compare with 100).
         if percent != "100" {

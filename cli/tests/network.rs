@@ -4,8 +4,11 @@
 //! `iproute2` and `nftables`, which `make deps` installs and CI has.
 
 mod common;
+#[allow(dead_code)]
+#[path = "../src/netlab.rs"]
+mod netlab;
 
-use common::output;
+use common::{output, Running};
 
 /// Each test is a 640x480 call at 30 fps: two at once starve each other of CPU on a 2-core machine,
 /// and what they measure is the link, not the scheduler.
@@ -72,4 +75,128 @@ fn a_publisher_whose_udp_is_blocked_gets_media_through_over_ice_tcp() {
     assert!(get("frames_per_second") >= 8.0, "{out}");
     assert!(get("stamped_frames_ratio") > 0.9, "{out}");
     assert!(get("freeze_seconds_longest") < 1.0, "{out}");
+}
+
+/// Audio fallback (OpenTok's): a subscriber whose downlink loses a quarter of its packets is warned,
+/// then its video stops at the server while the audio goes on; when the loss ends the video comes
+/// back and the warning lifts, in that order.
+#[test]
+fn a_subscriber_behind_a_lossy_downlink_falls_back_to_audio_and_recovers() {
+    let _turn = one_call_at_a_time();
+    let lab = netlab::NetLab::new().expect("a network namespace (root, iproute2, nftables)");
+    let host = lab.host_ip.to_string();
+    let server = Running::start(&[
+        "serve",
+        "--listen",
+        &format!("{host}:0"),
+        "--public-ip",
+        &host,
+    ]);
+    let ready = server.expect("listening", |_| true);
+    let field = |k: &str| ready[k].as_str().unwrap().to_owned();
+    let (url, key, secret) = (field("url"), field("api_key"), field("api_secret"));
+    let session = output(&[
+        "session",
+        "create",
+        "--url",
+        &url,
+        "--api-key",
+        &key,
+        "--api-secret",
+        &secret,
+    ]);
+    let token = || {
+        output(&[
+            "token",
+            "--api-key",
+            &key,
+            "--api-secret",
+            &secret,
+            "--session",
+            &session,
+        ])
+    };
+    let join = |token: &str, extra: &[&str]| {
+        let mut args = vec![
+            "join",
+            "--url",
+            &url,
+            "--api-key",
+            &key,
+            "--session",
+            &session,
+            "--token",
+        ];
+        args.push(token);
+        args.extend_from_slice(extra);
+        args.into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+    let publisher_args = join(
+        &token(),
+        &[
+            "--publish",
+            "test-pattern",
+            "--audio",
+            "tone",
+            "--resolution",
+            "320x240",
+            "--fps",
+            "15",
+            "--subscribe",
+            "none",
+        ],
+    );
+    let _publisher = Running::start(
+        &publisher_args
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    let subscriber_args = join(&token(), &[]);
+    let subscriber = Running::start_with(
+        &lab.exec_prefix(),
+        &[],
+        &subscriber_args
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    subscriber.expect("video_data_received", |_| true);
+
+    lab.downlink_loss(25).unwrap();
+    let lossy = std::time::Instant::now();
+    let within = std::time::Duration::from_secs(15);
+    let next = |name: &str| {
+        let mut seen = Vec::new();
+        loop {
+            let line = subscriber
+                .lines
+                .recv_timeout(within)
+                .unwrap_or_else(|_| panic!("no {name} line; saw {seen:?}"));
+            let event = line["event"].as_str().unwrap_or_default().to_owned();
+            if event == name {
+                return line;
+            }
+            // No other step of the fallback may come first.
+            assert!(
+                !event.starts_with("video_"),
+                "{event} before {name}: {line}"
+            );
+            seen.push(event);
+        }
+    };
+    next("video_disable_warning");
+    let disabled = next("video_disabled");
+    assert_eq!(disabled["reason"], "quality", "{disabled}");
+    let took = lossy.elapsed().as_secs_f64();
+    // Audio goes on: the tone is still heard over the lossy link.
+    let stats = subscriber.expect("stats", |v| v["audio_freq_hz"].as_f64().is_some());
+    let hz = stats["audio_freq_hz"].as_f64().unwrap();
+    assert!((hz - 440.0).abs() < 10.0, "{stats}");
+
+    lab.downlink_loss(0).unwrap();
+    let enabled = next("video_enabled");
+    assert_eq!(enabled["reason"], "quality", "{enabled}");
+    next("video_disable_warning_lifted");
+    eprintln!("video stopped {took:.1} s into the loss");
 }

@@ -43,6 +43,10 @@ event_handlers! {
         video_disabled(stream: StreamId, reason: VideoReason) = (stream, SubscriberEvent::VideoDisabled(reason)),
         /// Video is back, and why.
         video_enabled(stream: StreamId, reason: VideoReason) = (stream, SubscriberEvent::VideoEnabled(reason)),
+        /// The network loses so much video that it is about to stop (audio fallback).
+        video_disable_warning(stream: StreamId) = (stream, SubscriberEvent::VideoDisableWarning),
+        /// The network carries the video well again.
+        video_disable_warning_lifted(stream: StreamId) = (stream, SubscriberEvent::VideoDisableWarningLifted),
         /// Received loudness, 0.0–1.0, about ten times a second.
         audio_level(stream: StreamId, level: f32) = (stream, SubscriberEvent::AudioLevel(level)),
         /// Audio received, once a second.

@@ -34,6 +34,14 @@ impl OpusEncoder {
         Ok(Self { encoder })
     }
 
+    /// How much of the audio the receiver loses, in percent (0–100): libopus adds in-band FEC (a
+    /// low-rate copy of each frame in the next packet) only when this is above 0, and more as it grows.
+    pub fn set_expected_loss(&mut self, percent: u8) -> Result<(), CodecError> {
+        self.encoder
+            .set_packet_loss_perc(i32::from(percent.min(100)))
+            .map_err(|e| err("set packet loss", e))
+    }
+
     /// Changes the bitrate (6 000–510 000) from the next frame on.
     pub fn set_bitrate(&mut self, bitrate_bps: u32) -> Result<(), CodecError> {
         self.encoder
@@ -62,6 +70,7 @@ impl OpusEncoder {
 }
 
 /// An Opus decoder.
+#[derive(Debug)]
 pub struct OpusDecoder {
     decoder: opus::Decoder,
 }
@@ -81,5 +90,81 @@ impl OpusDecoder {
         self.decoder
             .decode(packet, out, false)
             .map_err(|e| err("decode", e))
+    }
+}
+
+/// Lost packets in a row beyond which nothing is made up: after 100 ms of outage, playback resumes
+/// with what arrives (concealment would only stretch a silence into a drone).
+pub const MAX_CONCEALED_FRAMES: u16 = 5;
+
+/// Opus packets in RTP order to gap-free audio: a lost packet is rebuilt from the in-band FEC the next
+/// one carries, and the ones before it (when several are lost in a row) are concealed by libopus's
+/// PLC, so a loss is heard as a slightly dull moment, not as silence. A packet that comes after a later
+/// one (reordered, duplicated) is too late to play and is dropped.
+#[derive(Debug)]
+pub struct OpusReceiver {
+    decoder: OpusDecoder,
+    last_seq: Option<u16>,
+    /// Frames rebuilt from FEC.
+    pub recovered: u64,
+    /// Frames concealed by PLC.
+    pub concealed: u64,
+}
+
+impl OpusReceiver {
+    /// A receiver with a fresh decoder.
+    pub fn new() -> Result<Self, CodecError> {
+        Ok(Self {
+            decoder: OpusDecoder::new()?,
+            last_seq: None,
+            recovered: 0,
+            concealed: 0,
+        })
+    }
+
+    /// Decodes the packet of RTP sequence number `seq`, first making up the frames lost before it;
+    /// `play` gets each 20 ms frame in order. `scratch` holds at least 120 ms (5 760 samples).
+    pub fn receive(
+        &mut self,
+        seq: u16,
+        payload: &[u8],
+        scratch: &mut [i16],
+        mut play: impl FnMut(&[i16]),
+    ) -> Result<(), CodecError> {
+        let missing = match self.last_seq {
+            None => 0,
+            Some(last) => {
+                let ahead = seq.wrapping_sub(last);
+                if ahead == 0 || ahead > u16::MAX / 2 {
+                    return Ok(());
+                }
+                ahead - 1
+            }
+        };
+        self.last_seq = Some(seq);
+        if (1..=MAX_CONCEALED_FRAMES).contains(&missing) {
+            let frame = &mut scratch[..AUDIO_FRAME_SAMPLES];
+            for _ in 1..missing {
+                let n = self
+                    .decoder
+                    .decoder
+                    .decode(&[], frame, false)
+                    .map_err(|e| err("conceal", e))?;
+                self.concealed += 1;
+                play(&frame[..n]);
+            }
+            // The frame just before this packet, from the FEC this packet carries (PLC when it
+            // carries none).
+            let n = self
+                .decoder
+                .decoder
+                .decode(payload, frame, true)
+                .map_err(|e| err("decode FEC", e))?;
+            self.recovered += 1;
+            play(&frame[..n]);
+        }
+        let n = self.decoder.decode(payload, scratch)?;
+        play(&scratch[..n]);
+        Ok(())
     }
 }

@@ -59,6 +59,9 @@ pub(crate) struct Switches {
     pub video_bitrate: AtomicU32,
     /// The audio encoder's rate now (0 = leave it): lowered by the video thread on a thin link.
     pub audio_bitrate: AtomicU32,
+    /// The share of the audio the server reported lost over the last second, percent: the Opus
+    /// encoder adds that much in-band FEC.
+    pub audio_loss_percent: AtomicU32,
 }
 
 /// What the video encoder follows besides its frames.
@@ -194,7 +197,7 @@ pub(crate) fn spawn_audio_encoder(
         .name("otter-audio-encoder".into())
         .spawn(move || {
             let mut packet = [0u8; MAX_OPUS_PACKET];
-            let mut bitrate = 0;
+            let (mut bitrate, mut expected_loss) = (0, 0);
             while !switches.stop.load(Ordering::Relaxed) {
                 let frame = match frames.recv_timeout(Duration::from_millis(100)) {
                     Ok(f) => f,
@@ -211,6 +214,10 @@ pub(crate) fn spawn_audio_encoder(
                 let wanted = switches.audio_bitrate.load(Ordering::Relaxed);
                 if wanted != 0 && wanted != bitrate && encoder.set_bitrate(wanted).is_ok() {
                     bitrate = wanted;
+                }
+                let loss = switches.audio_loss_percent.load(Ordering::Relaxed).min(100) as u8;
+                if loss != expected_loss && encoder.set_expected_loss(loss).is_ok() {
+                    expected_loss = loss;
                 }
                 match encoder.encode(&frame.samples, &mut packet) {
                     Ok(n) => {

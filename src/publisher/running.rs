@@ -14,6 +14,7 @@ use super::pipeline::{self, PipelineStats, Switches, ENCODED_QUEUE};
 use super::sources::VideoRig;
 use super::{force_mute, PublisherEvent, PublisherProperties};
 use crate::media::{Capture, VideoSink};
+use crate::rtc::network_stats::NetworkStats;
 use crate::rtc::peer::{Peer, PT_H264, PT_OPUS, PT_VP8};
 use crate::session::Session;
 
@@ -176,7 +177,18 @@ impl Running {
         }
         self.tasks.push(tokio::spawn({
             let events = setup.events.clone();
+            let (switches, mut audio_before) = (switches.clone(), NetworkStats::default());
             crate::rtc::network_stats::every_second(setup.peer.pc.clone(), move |video, stats| {
+                if !video {
+                    // The Opus encoder's FEC follows the loss of the last second.
+                    let sent = stats.packets.saturating_sub(audio_before.packets);
+                    let lost = stats.packets_lost.saturating_sub(audio_before.packets_lost);
+                    let percent = (lost * 100).checked_div(sent).unwrap_or(0).min(100);
+                    switches
+                        .audio_loss_percent
+                        .store(percent as u32, Ordering::Relaxed);
+                    audio_before = stats;
+                }
                 let event = if video {
                     PublisherEvent::VideoNetworkStats(stats)
                 } else {

@@ -12,7 +12,8 @@ use webrtc::peer_connection::{PeerConnection, StatsSelector};
 pub struct NetworkStats {
     /// Packets sent (publisher) or received (subscriber).
     pub packets: u64,
-    /// Packets lost on the way (as the receiving side reported).
+    /// Packets lost on the way: for a receiver, those it never got; for a sender, those the receiver
+    /// reported missing.
     pub packets_lost: u64,
     /// Payload bytes sent or received.
     pub bytes: u64,
@@ -41,6 +42,14 @@ pub(crate) async fn every_second(
                 [(s.sent_rtp_stream_stats.rtp_stream_stats.kind == RtpCodecKind::Video) as usize];
             slot.packets += s.sent_rtp_stream_stats.packets_sent;
             slot.bytes += s.sent_rtp_stream_stats.bytes_sent;
+        }
+        // What the other side's receiver reports lost of what we sent (RTCP receiver reports).
+        for entry in report.iter() {
+            if let rtc::statistics::report::RTCStatsReportEntry::RemoteInboundRtp(s) = entry {
+                let r = &s.received_rtp_stream_stats;
+                sent[(r.rtp_stream_stats.kind == RtpCodecKind::Video) as usize].packets_lost +=
+                    r.packets_lost.max(0) as u64;
+            }
         }
         for s in report.inbound_rtp_streams() {
             let r = &s.received_rtp_stream_stats;

@@ -26,6 +26,10 @@ pub enum SubscriberEvent {
     VideoDisabled(VideoReason),
     /// Video is back, and why.
     VideoEnabled(VideoReason),
+    /// The network loses so much of the video that it is about to be stopped (audio fallback).
+    VideoDisableWarning,
+    /// The network carries the video well again; the warning is over.
+    VideoDisableWarningLifted,
     /// The W3C stats report asked for with [`Subscriber::get_rtc_stats_report`](super::Subscriber::get_rtc_stats_report).
     RtcStatsReport(serde_json::Value),
 }

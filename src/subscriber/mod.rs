@@ -1,6 +1,7 @@
 //! Subscribing (API.md §4): receive one stream's media from the server's router over WebRTC, decode it
 //! into a [`VideoSink`] and measure its audio.
 
+mod audio_fallback;
 mod count;
 mod events;
 mod frame_assembler;
@@ -11,7 +12,8 @@ mod receive;
 pub use events::{SubscriberEvent, SubscriberStats, VideoReason};
 pub use properties::SubscriberProperties;
 
-use self::monitor::{follow_publisher_video, report};
+use self::audio_fallback::Counters;
+use self::monitor::{follow_publisher_video, quality_watch, report};
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -162,11 +164,18 @@ impl Subscriber {
                 drop(events);
             })
         };
+        let (counters_tx, counters) = tokio::sync::watch::channel([Counters::default(); 2]);
         let network = tokio::spawn({
             let events = events.sender();
             let (stats, mut lost) = (stats.clone(), [0u64; 2]);
             crate::rtc::network_stats::every_second(peer.pc.clone(), move |video, network| {
                 lost[video as usize] = network.packets_lost;
+                counters_tx.send_modify(|c| {
+                    c[video as usize] = Counters {
+                        packets: network.packets,
+                        lost: network.packets_lost,
+                    }
+                });
                 stats
                     .packets_lost
                     .store(lost[0] + lost[1], Ordering::Relaxed);
@@ -203,6 +212,16 @@ impl Subscriber {
             stream.stream_id.clone(),
             events.sender(),
         ));
+        let quality = tokio::spawn(quality_watch(
+            counters,
+            events.sender(),
+            (
+                session.clone(),
+                stream.stream_id.clone(),
+                subscription_id.clone(),
+                wanted.clone(),
+            ),
+        ));
         events.send(SubscriberEvent::Connected);
         Ok(Subscriber {
             inner: Arc::new(Inner {
@@ -215,7 +234,7 @@ impl Subscriber {
                 audio_output,
                 wanted,
                 events,
-                tasks: Mutex::new(vec![router, watcher, publisher_video, network]),
+                tasks: Mutex::new(vec![router, watcher, publisher_video, network, quality]),
             }),
         })
     }

@@ -1,5 +1,6 @@
-//! The subscriber's watchers: media arriving, levels and interruptions (`report`), and the publisher's
-//! own video switches (`follow_publisher_video`), turned into [`SubscriberEvent`]s.
+//! The subscriber's watchers: media arriving, levels and interruptions (`report`), the publisher's
+//! own video switches (`follow_publisher_video`) and the link's quality (`quality_watch`), turned into
+//! [`SubscriberEvent`]s.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -7,6 +8,9 @@ use std::time::Duration;
 
 use tokio::sync::broadcast;
 
+use otter_protocol::SubscriptionId;
+
+use super::audio_fallback::{AudioFallback, Counters, Step};
 use super::receive::ReceiveStats;
 use super::{SubscriberEvent, VideoReason, Wanted};
 use crate::media::VideoSink;
@@ -95,5 +99,69 @@ pub(super) async fn follow_publisher_video(
                 SubscriberEvent::VideoDisabled(VideoReason::PublishVideo)
             });
         }
+    }
+}
+
+/// Audio fallback (`audio_fallback.rs`): once a second, judges the link from the latest network
+/// counters (`[audio, video]`) and warns, stops or resumes the video at the server. It acts only
+/// while the app wants video and the publisher sends it.
+pub(super) async fn quality_watch(
+    counters: tokio::sync::watch::Receiver<[Counters; 2]>,
+    events: broadcast::Sender<SubscriberEvent>,
+    watch: (
+        Session,
+        otter_protocol::StreamId,
+        SubscriptionId,
+        Arc<Wanted>,
+    ),
+) {
+    let (session, stream_id, subscription_id, wanted) = watch;
+    let mut fallback = AudioFallback::default();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let sent = session
+            .streams()
+            .into_iter()
+            .find(|s| s.stream_id == stream_id)
+            .is_some_and(|s| s.has_video);
+        if !(sent && wanted.video.load(Ordering::Relaxed)) {
+            // Off by choice: a stop for quality is moot, and the app's own switch decides.
+            fallback.reset();
+            continue;
+        }
+        let [audio, video] = *counters.borrow();
+        tracing::trace!(?audio, ?video, "audio fallback: counters");
+        let Some(step) = fallback.on_second(video, audio) else {
+            continue;
+        };
+        let (event, server_video) = match step {
+            Step::Warn => (SubscriberEvent::VideoDisableWarning, None),
+            Step::LiftWarning => (SubscriberEvent::VideoDisableWarningLifted, None),
+            Step::Disable => (
+                SubscriberEvent::VideoDisabled(VideoReason::Quality),
+                Some(false),
+            ),
+            Step::Enable => (
+                SubscriberEvent::VideoEnabled(VideoReason::Quality),
+                Some(true),
+            ),
+        };
+        tracing::info!(stream = %stream_id.as_str(), ?step, "audio fallback");
+        if let Some(video) = server_video {
+            let request = otter_protocol::Request::UpdateSubscription {
+                subscription_id: subscription_id.clone(),
+                audio: None,
+                video: Some(video),
+            };
+            if let Err(e) = session.send_request(request).await {
+                // Not connected right now: the next judgement tries again from a clean slate.
+                tracing::debug!(error = %e, "audio fallback: the server did not take the change");
+                fallback.reset();
+                continue;
+            }
+        }
+        let _ = events.send(event);
     }
 }

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use otter_media::frame::AUDIO_SAMPLE_RATE;
-use otter_media::opus_codec::OpusDecoder;
+use otter_media::opus_codec::OpusReceiver;
 use otter_media::pattern::read_stamp;
 use otter_media::tone::audio_level;
 use otter_media::{video_decoder, VideoCodec};
@@ -208,7 +208,7 @@ pub(crate) async fn receive_audio(
     stats: Arc<ReceiveStats>,
     output: Arc<crate::media::AudioInput>,
 ) {
-    let Ok(mut decoder) = OpusDecoder::new() else {
+    let Ok(mut receiver) = OpusReceiver::new() else {
         return;
     };
     let mut pcm = vec![0i16; 5760];
@@ -217,20 +217,30 @@ pub(crate) async fn receive_audio(
             continue;
         };
         stats.count_packet(packet.payload.len());
-        let Ok(n) = decoder.decode(&packet.payload, &mut pcm) else {
-            continue;
-        };
-        let samples = &pcm[..n];
-        output.push(samples);
-        stats.audio_frames.fetch_add(1, Ordering::Relaxed);
-        stats
-            .audio_level_milli
-            .store((audio_level(samples) * 1000.0) as u64, Ordering::Relaxed);
-        let mut window = stats.audio_window.lock().unwrap_or_else(|p| p.into_inner());
-        window.extend_from_slice(samples);
-        if window.len() > ANALYSIS_SAMPLES {
-            let excess = window.len() - ANALYSIS_SAMPLES;
-            window.drain(..excess);
+        // Lost packets come back from the next one's FEC or are concealed: played, not skipped.
+        let played = receiver.receive(
+            packet.header.sequence_number,
+            &packet.payload,
+            &mut pcm,
+            |samples| play(samples, &stats, &output),
+        );
+        if let Err(e) = played {
+            tracing::debug!(error = %e, "an Opus packet did not decode");
         }
+    }
+}
+
+/// One decoded 20 ms: into the mix, the level and the analysis window.
+fn play(samples: &[i16], stats: &ReceiveStats, output: &crate::media::AudioInput) {
+    output.push(samples);
+    stats.audio_frames.fetch_add(1, Ordering::Relaxed);
+    stats
+        .audio_level_milli
+        .store((audio_level(samples) * 1000.0) as u64, Ordering::Relaxed);
+    let mut window = stats.audio_window.lock().unwrap_or_else(|p| p.into_inner());
+    window.extend_from_slice(samples);
+    if window.len() > ANALYSIS_SAMPLES {
+        let excess = window.len() - ANALYSIS_SAMPLES;
+        window.drain(..excess);
     }
 }
