@@ -204,3 +204,30 @@ async fn a_client_limited_to_tcp_gets_media_through_ice_tcp() {
         .unwrap_err();
     assert_eq!((e.code, e.name), (1553, "OT_ICE_WORKFLOW_FAILED"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_binds_its_own_address_apart_from_http() {
+    // HTTP on loopback (as behind a reverse proxy), media on every interface, announced at one.
+    let mut config = otter_server::ServerConfig::with_project(API_KEY, API_SECRET);
+    config.media.bind_ip = Some([0, 0, 0, 0].into());
+    config.media.public_ip = Some([127, 0, 0, 1].into());
+    let server = TestServer::with_config(config).await;
+    let bound = server.server.state().sfu.udp_addr();
+    assert!(bound.ip().is_unspecified(), "{bound}");
+    let sid = server.new_session_id();
+    let sender = server.client(&sid, Role::Publisher, "pub").await;
+    let viewer = server.client(&sid, Role::Subscriber, "sub").await;
+    let publisher = sender
+        .session
+        .publish(pattern_props(VideoCodec::Vp8))
+        .await
+        .expect("publishes");
+    let sub = viewer
+        .session
+        .subscribe(publisher.stream(), SubscriberProperties::default())
+        .await
+        .expect("subscribes");
+    let stats = wait_stats(&sub, "frames", WAIT, |s| s.pattern_frames_verified >= 5).await;
+    assert!(stats.frames_decoded >= 5, "{stats:?}");
+    publisher.unpublish().await;
+}

@@ -18,6 +18,7 @@ use serde_json::json;
 use crate::bench_support::{
     join_and_find, new_session, percentile, report_line, start_publisher_in, ServerProcess,
 };
+use crate::impairment_relay::{Impairment, Relay};
 use crate::netlab::NetLab;
 
 #[derive(Args)]
@@ -46,6 +47,10 @@ struct Scenario {
     uplink: &'static [(u64, u32)],
     /// Random loss of the UDP the namespace sends; 100 blocks UDP (media then takes ICE-TCP).
     loss_percent: u32,
+    /// Round trip added to the publisher's media, and its jitter each way, in milliseconds (through
+    /// the impairment relay; 0 and 0 = no relay).
+    rtt_ms: u64,
+    jitter_ms: u64,
 }
 
 const SCENARIOS: &[Scenario] = &[
@@ -54,36 +59,64 @@ const SCENARIOS: &[Scenario] = &[
         source: "test-pattern",
         uplink: &[(0, 0)],
         loss_percent: 0,
+        rtt_ms: 0,
+        jitter_ms: 0,
     },
     Scenario {
         name: "uplink-120k",
         source: "test-pattern",
         uplink: &[(0, 120)],
         loss_percent: 0,
+        rtt_ms: 0,
+        jitter_ms: 0,
     },
     Scenario {
         name: "uplink-500k",
         source: "noise",
         uplink: &[(0, 500)],
         loss_percent: 0,
+        rtt_ms: 0,
+        jitter_ms: 0,
     },
     Scenario {
         name: "step",
         source: "noise",
         uplink: &[(0, 2000), (10, 300), (30, 2000)],
         loss_percent: 0,
+        rtt_ms: 0,
+        jitter_ms: 0,
     },
     Scenario {
         name: "loss-5",
         source: "noise",
         uplink: &[(0, 2000)],
         loss_percent: 5,
+        rtt_ms: 0,
+        jitter_ms: 0,
     },
     Scenario {
         name: "udp-blocked",
         source: "test-pattern",
         uplink: &[(0, 0)],
         loss_percent: 100,
+        rtt_ms: 0,
+        jitter_ms: 0,
+    },
+    Scenario {
+        name: "rtt-40",
+        source: "noise",
+        uplink: &[(0, 2000)],
+        loss_percent: 0,
+        rtt_ms: 40,
+        jitter_ms: 0,
+    },
+    Scenario {
+        name: "loss-5-rtt-100",
+        source: "noise",
+        uplink: &[(0, 2000)],
+        loss_percent: 5,
+        rtt_ms: 100,
+        jitter_ms: 10,
     },
 ];
 
@@ -129,7 +162,7 @@ async fn run_scenario(
         NetLab::new().context("setting up the network namespace (root, iproute2, nftables)")?;
     lab.shape_uplink(scenario.uplink[0].1)?;
     lab.uplink_loss(scenario.loss_percent)?;
-    let server = ServerProcess::start_on(lab.host_ip)?;
+    let (server, _relay) = start_server(&lab, scenario).await?;
     let session_id = new_session();
     let spawned = Instant::now();
     let (mut publisher, stream_id) = start_publisher_in(
@@ -185,6 +218,40 @@ async fn run_scenario(
     seen.sfu = sfu_counters(&server.url).await;
     report(scenario, &seen, seconds);
     Ok(())
+}
+
+/// The server on the lab's host side; with a round trip or jitter to add, its media port is the
+/// impairment relay's, which holds the publisher's packets (both ways) and forwards the rest at once.
+async fn start_server(
+    lab: &NetLab,
+    scenario: &Scenario,
+) -> anyhow::Result<(ServerProcess, Option<Relay>)> {
+    if scenario.rtt_ms == 0 && scenario.jitter_ms == 0 {
+        return Ok((ServerProcess::start_on(lab.host_ip)?, None));
+    }
+    // One port, free on both addresses: the relay's in front, the server's behind it on loopback.
+    let port = std::net::UdpSocket::bind((lab.host_ip, 0))?
+        .local_addr()?
+        .port();
+    let port_text = port.to_string();
+    let server = ServerProcess::start_on_with(
+        lab.host_ip,
+        &["--media-ip", "127.0.0.1", "--udp-port", &port_text],
+    )?;
+    let each_way = Impairment {
+        delay: Duration::from_millis(scenario.rtt_ms / 2),
+        jitter: Duration::from_millis(scenario.jitter_ms),
+        loss_percent: 0,
+    };
+    let relay = Relay::start(
+        (lab.host_ip, port).into(),
+        ([127, 0, 0, 1], port).into(),
+        lab.ns_ip.into(),
+        each_way,
+        1,
+    )
+    .await?;
+    Ok((server, Some(relay)))
 }
 
 /// The server's packets received from publishers and how many of them came late (retransmissions).
@@ -272,6 +339,8 @@ fn report(scenario: &Scenario, seen: &Seen, seconds: u64) {
         "source": scenario.source,
         "uplink_kbit": scenario.uplink,
         "loss_percent": scenario.loss_percent,
+        "rtt_ms": scenario.rtt_ms,
+        "jitter_ms": scenario.jitter_ms,
         "seconds": seconds,
     });
     let line = |metric: &str, value: f64, unit: &str| {

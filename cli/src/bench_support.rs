@@ -139,9 +139,14 @@ impl ServerProcess {
     /// Starts it on `ip` (HTTP and media, with an ICE-TCP port as a deployment has for clients
     /// whose UDP is blocked) and waits until it listens.
     pub fn start_on(ip: std::net::Ipv4Addr) -> anyhow::Result<Self> {
+        Self::start_on_with(ip, &[])
+    }
+
+    /// [`ServerProcess::start_on`] with more `otter serve` flags.
+    pub fn start_on_with(ip: std::net::Ipv4Addr, extra: &[&str]) -> anyhow::Result<Self> {
         let listen = format!("{ip}:0");
         let public_ip = ip.to_string();
-        let mut process = ChildProcess::start(&[
+        let mut args = vec![
             "serve",
             "--listen",
             &listen,
@@ -153,7 +158,9 @@ impl ServerProcess {
             KEY,
             "--api-secret",
             SECRET,
-        ])?;
+        ];
+        args.extend_from_slice(extra);
+        let mut process = ChildProcess::start(&args)?;
         let ready = process.wait_for("listening")?;
         let url = ready["url"]
             .as_str()

@@ -9,6 +9,7 @@ mod bench_network;
 mod bench_soak;
 mod bench_support;
 mod event_json;
+mod impairment_relay;
 mod join;
 mod join_ice;
 mod join_media;

@@ -32,6 +32,10 @@ pub struct ServeArgs {
     /// The public IP address: written into new session IDs as their location and into media candidates.
     #[arg(long, env = "OTTER_PUBLIC_IP")]
     public_ip: Option<std::net::IpAddr>,
+    /// The address media binds (default: the config file's, else the --listen address); e.g. the public
+    /// interface when HTTP listens on loopback behind a reverse proxy.
+    #[arg(long, env = "OTTER_MEDIA_IP")]
+    media_ip: Option<std::net::IpAddr>,
     /// The one UDP port all media uses (0 = any free port; default: the config file's, else 0).
     #[arg(long, env = "OTTER_UDP_PORT")]
     udp_port: Option<u16>,
@@ -71,6 +75,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     if args.tcp_port.is_some() {
         config.media.tcp_port = args.tcp_port;
+    }
+    if args.media_ip.is_some() {
+        config.media.bind_ip = args.media_ip;
     }
     let listen = ListenOptions {
         addr: args.listen,

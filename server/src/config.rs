@@ -203,6 +203,9 @@ pub struct MediaConfig {
     pub tcp_port: Option<u16>,
     /// The address written into ICE candidates (default: the listen address).
     pub public_ip: Option<std::net::IpAddr>,
+    /// The address the media sockets bind (default: the listen address). A server whose HTTP sits
+    /// behind a reverse proxy on loopback binds its media to the public interface (or `0.0.0.0`).
+    pub bind_ip: Option<std::net::IpAddr>,
     /// Silence after which a peer's media counts as dead: its stream ends with `media_stopped`, and a
     /// WHIP/WHEP resource goes with its media.
     #[serde(with = "millis")]
@@ -215,6 +218,7 @@ impl Default for MediaConfig {
             udp_port: 0,
             tcp_port: None,
             public_ip: None,
+            bind_ip: None,
             media_timeout: crate::sfu::MEDIA_TIMEOUT,
         }
     }

@@ -71,9 +71,10 @@ impl RunningServer {
 pub async fn start(config: ServerConfig, listen: ListenOptions) -> anyhow::Result<RunningServer> {
     config.validate().context("invalid configuration")?;
     let media = &config.media;
+    let media_ip = media.bind_ip.unwrap_or(listen.addr.ip());
     let sfu_config = SfuConfig {
-        udp_addr: SocketAddr::new(listen.addr.ip(), media.udp_port),
-        tcp_addr: media.tcp_port.map(|p| SocketAddr::new(listen.addr.ip(), p)),
+        udp_addr: SocketAddr::new(media_ip, media.udp_port),
+        tcp_addr: media.tcp_port.map(|p| SocketAddr::new(media_ip, p)),
         public_ip: media.public_ip,
         connect_deadline: crate::sfu::CONNECT_DEADLINE,
         media_timeout: media.media_timeout,
