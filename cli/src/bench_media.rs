@@ -63,7 +63,7 @@ pub async fn run(args: BenchMediaArgs) -> anyhow::Result<ExitCode> {
         ],
     )?;
 
-    let (session, stream) = join_and_find(&server, &session_id, &stream_id).await?;
+    let (session, stream) = join_and_find(&server, &session_id, Some(&stream_id)).await?;
 
     // Time to first frame: subscribe, wait for a decoded frame, unsubscribe; repeat.
     let mut first_frame_ms = Vec::new();

@@ -16,7 +16,8 @@ use otter_rtc::{Subscriber, SubscriberProperties};
 use serde_json::json;
 
 use crate::bench_support::{
-    join_and_find, new_session, percentile, report_line, start_publisher_in, ServerProcess,
+    join_and_find, new_session, percentile, report_line, start_publisher_in, ChildProcess,
+    ServerProcess,
 };
 use crate::impairment_relay::{Impairment, Relay};
 use crate::netlab::NetLab;
@@ -35,6 +36,31 @@ pub struct BenchNetworkArgs {
     /// The `otter` binary the publisher runs (default: this one), to compare builds on the same links.
     #[arg(long)]
     publisher_exe: Option<PathBuf>,
+    /// Run each scenario a second time with Chromium publishing its fake camera (640x480@30) through
+    /// WHIP over the same link, to the same server and subscriber: its congestion control beside ours.
+    #[arg(long)]
+    with_chromium: bool,
+    /// The script that drives Chromium (`make browser-deps` installs what it needs).
+    #[arg(long, default_value = "tests/browser/webrtc_peer.js")]
+    chromium_peer: PathBuf,
+}
+
+/// Who publishes.
+#[derive(Clone, Copy)]
+enum Publisher<'a> {
+    /// `otter join` (this binary, or the one given).
+    Otter(Option<&'a std::path::Path>),
+    /// Chromium through WHIP, driven by this script.
+    Chromium(&'a std::path::Path),
+}
+
+impl Publisher<'_> {
+    fn name(&self) -> &'static str {
+        match self {
+            Publisher::Otter(_) => "otter",
+            Publisher::Chromium(_) => "chromium",
+        }
+    }
 }
 
 /// One scenario: what is published, the uplink's capacity over time (kbit/s, 0 = none) and its loss.
@@ -142,22 +168,33 @@ pub async fn run(args: BenchNetworkArgs) -> anyhow::Result<ExitCode> {
             bail!("unknown scenario {name}");
         }
     }
+    let mut failed = false;
     for scenario in SCENARIOS.iter().filter(|s| wanted.contains(&s.name)) {
         let seconds = if scenario.name == "step" {
             40
         } else {
             args.seconds
         };
-        run_scenario(scenario, seconds, args.publisher_exe.as_deref()).await?;
+        let mut publishers = vec![Publisher::Otter(args.publisher_exe.as_deref())];
+        if args.with_chromium {
+            publishers.push(Publisher::Chromium(&args.chromium_peer));
+        }
+        for who in publishers {
+            // One scenario failing (a publish that never connected) does not lose the others.
+            if let Err(e) = run_scenario(scenario, seconds, who).await {
+                tracing::error!(scenario = scenario.name, publisher = who.name(), "{e:#}");
+                failed = true;
+            }
+        }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
-async fn run_scenario(
-    scenario: &Scenario,
-    seconds: u64,
-    publisher_exe: Option<&std::path::Path>,
-) -> anyhow::Result<()> {
+async fn run_scenario(scenario: &Scenario, seconds: u64, who: Publisher<'_>) -> anyhow::Result<()> {
     let lab =
         NetLab::new().context("setting up the network namespace (root, iproute2, nftables)")?;
     lab.shape_uplink(scenario.uplink[0].1)?;
@@ -165,26 +202,35 @@ async fn run_scenario(
     let (server, _relay) = start_server(&lab, scenario).await?;
     let session_id = new_session();
     let spawned = Instant::now();
-    let (mut publisher, stream_id) = start_publisher_in(
-        &lab,
-        publisher_exe,
-        &server,
-        &session_id,
-        &[
-            "--publish",
-            scenario.source,
-            "--audio",
-            "tone",
-            "--resolution",
-            "640x480",
-            "--fps",
-            "30",
-            "--subscribe",
-            "none",
-        ],
-    )?;
+    let (mut publisher, stream_id) = match who {
+        Publisher::Otter(exe) => {
+            let (process, stream_id) = start_publisher_in(
+                &lab,
+                exe,
+                &server,
+                &session_id,
+                &[
+                    "--publish",
+                    scenario.source,
+                    "--audio",
+                    "tone",
+                    "--resolution",
+                    "640x480",
+                    "--fps",
+                    "30",
+                    "--subscribe",
+                    "none",
+                ],
+            )?;
+            (process, Some(stream_id))
+        }
+        Publisher::Chromium(script) => (
+            start_chromium_in(&lab, script, &server, &session_id, seconds)?,
+            None,
+        ),
+    };
     let publish_ms = spawned.elapsed().as_secs_f64() * 1000.0;
-    let (session, stream) = join_and_find(&server, &session_id, &stream_id).await?;
+    let (session, stream) = join_and_find(&server, &session_id, stream_id.as_deref()).await?;
     let sub = session
         .subscribe(&stream, SubscriberProperties::default())
         .await
@@ -216,8 +262,36 @@ async fn run_scenario(
     sub.unsubscribe().await;
     session.disconnect().await;
     seen.sfu = sfu_counters(&server.url).await;
-    report(scenario, &seen, seconds);
+    report(scenario, who, &seen, seconds);
     Ok(())
+}
+
+/// Chromium in the lab's namespace publishing its fake camera and microphone through WHIP into
+/// `session`, for `seconds` and a margin; returns once its media is connected.
+fn start_chromium_in(
+    lab: &NetLab,
+    script: &std::path::Path,
+    server: &ServerProcess,
+    session: &otter_protocol::SessionId,
+    seconds: u64,
+) -> anyhow::Result<ChildProcess> {
+    let script = script
+        .to_str()
+        .context("the Chromium script's path is not UTF-8")?;
+    anyhow::ensure!(
+        std::path::Path::new(script).exists(),
+        "no {script}: run from the repository with `make browser-deps` done"
+    );
+    let endpoint = format!("/v1/whip/{}", session.as_str());
+    let token = crate::bench_support::token(session);
+    let stay = (seconds + 20).to_string();
+    let mut chromium = ChildProcess::spawn(
+        lab.command(std::path::Path::new("node")),
+        &[script, "whip", &server.url, &endpoint, &token, &stay],
+    )?;
+    let ready = chromium.wait_for("ready")?;
+    anyhow::ensure!(ready["status"] == 201, "Chromium's WHIP offer: {ready}");
+    Ok(chromium)
 }
 
 /// The server on the lab's host side; with a round trip or jitter to add, its media port is the
@@ -333,9 +407,10 @@ fn freezes(times: &[f64]) -> (usize, f64, f64) {
     (count, total, longest)
 }
 
-fn report(scenario: &Scenario, seen: &Seen, seconds: u64) {
+fn report(scenario: &Scenario, who: Publisher<'_>, seen: &Seen, seconds: u64) {
     let context = json!({
         "scenario": scenario.name,
+        "publisher": who.name(),
         "source": scenario.source,
         "uplink_kbit": scenario.uplink,
         "loss_percent": scenario.loss_percent,

@@ -44,7 +44,8 @@ impl ChildProcess {
         })
     }
 
-    /// Reads JSON lines until one has `"event": name`.
+    /// Reads JSON lines until one has `"event": name`; an `error` or `failed` line first is an error
+    /// (a child that failed to publish stays connected, and would otherwise be waited for forever).
     pub fn wait_for(&mut self, name: &str) -> anyhow::Result<serde_json::Value> {
         let lines = self
             .lines
@@ -55,6 +56,9 @@ impl ChildProcess {
             if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
                 if v["event"] == name {
                     return Ok(v);
+                }
+                if v["event"] == "error" || v["event"] == "failed" {
+                    anyhow::bail!("waiting for {name}, the child said {v}");
                 }
             }
         }
@@ -319,11 +323,11 @@ fn publisher(
 }
 
 /// Joins `session` on `server` as a publisher-role participant and waits (10 s at most) until the stream
-/// `stream_id` is in it; returns the connected session and the stream.
+/// `stream_id` (any stream when `None`) is in it; returns the connected session and the stream.
 pub async fn join_and_find(
     server: &ServerProcess,
     session: &SessionId,
-    stream_id: &str,
+    stream_id: Option<&str>,
 ) -> anyhow::Result<(otter_rtc::Session, otter_rtc::Stream)> {
     use otter_rtc::{Session, SessionOptions};
     let joined = Session::init(
@@ -340,7 +344,7 @@ pub async fn join_and_find(
         if let Some(s) = joined
             .streams()
             .into_iter()
-            .find(|s| s.stream_id.as_str() == stream_id)
+            .find(|s| stream_id.is_none_or(|id| s.stream_id.as_str() == id))
         {
             return Ok((joined, s));
         }

@@ -14,9 +14,13 @@ const out = (o) => process.stdout.write(JSON.stringify(o) + '\n');
     args: [
       '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync',
-      '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+      // 30 frames a second, as the Otter publishers it is compared with send (the fake camera's default is 20).
+      '--use-fake-device-for-media-stream=fps=30', '--use-fake-ui-for-media-stream',
       // The server's candidate is on loopback in tests; Chromium leaves loopback out unless told.
       '--allow-loopback-in-peer-connection',
+      // A server on a LAN address (the network benchmark's namespace link) is not a secure context, and
+      // getUserMedia needs one.
+      '--unsafely-treat-insecure-origin-as-secure=' + server,
     ],
   });
   try {
