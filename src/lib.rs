@@ -34,6 +34,7 @@ pub mod session_core;
 mod subscriber;
 mod system;
 mod transport;
+mod undo;
 
 pub use crate::rtc::network_stats::NetworkStats;
 pub use crate::rtc::peer::open_peer_connections;

@@ -76,23 +76,6 @@ async fn no_frames_for(sub: &Subscriber, settle: Duration, quiet: Duration) {
     assert_eq!(sub.stats().frames_decoded, before, "frames kept arriving");
 }
 
-/// The first event on `events` that `pick` accepts, within `WAIT`; None if none came or the stream
-/// ended.
-async fn first<E: Clone + Send + 'static, T>(
-    events: &mut otter_rtc::EventStream<E>,
-    mut pick: impl FnMut(E) -> Option<T>,
-) -> Option<T> {
-    let found = tokio::time::timeout(WAIT, async {
-        while let Some(e) = events.recv().await {
-            if let Some(t) = pick(e) {
-                return Some(t);
-            }
-        }
-        None
-    });
-    found.await.ok().flatten()
-}
-
 async fn next_subscriber_event(
     events: &mut otter_rtc::EventStream<SubscriberEvent>,
     want: SubscriberEvent,

@@ -141,4 +141,45 @@ async fn a_failed_publish_or_subscribe_leaves_nothing_behind() {
         "the refused subscribe left its peer open"
     );
     threads_back_to(before).await;
+
+    // A subscribe that fails after the server made the subscription: a TCP-only client, and this
+    // server has no ICE-TCP port, so the answer cannot be used. The server's half goes too.
+    let live = publisher_client
+        .session
+        .publish(small_pattern())
+        .await
+        .unwrap();
+    let with_publisher = threads();
+    let tcp_only = otter_rtc::SessionOptions {
+        ice_config: otter_rtc::IceConfig {
+            tcp_only: true,
+            ..Default::default()
+        },
+        ..server.options()
+    };
+    let tcp_client = server
+        .client_with(&sid, Role::Subscriber, "", tcp_only)
+        .await;
+    let failed = tcp_client
+        .session
+        .subscribe(live.stream(), otter_rtc::SubscriberProperties::default())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        failed.code,
+        ErrorCode::SubscriberIceFailed.code(),
+        "{failed:?}"
+    );
+    assert_eq!(open_peer_connections(), 1, "only the publisher's is left");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while server.server.state().sfu.stats().peers != 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server kept the failed subscription: {} SFU peers",
+            server.server.state().sfu.stats().peers
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    threads_back_to(with_publisher).await;
+    live.unpublish().await;
 }

@@ -24,10 +24,11 @@ use crate::netlab::NetLab;
 
 #[derive(Args)]
 pub struct BenchNetworkArgs {
-    /// Scenarios to run (comma-separated): open, uplink-120k, uplink-500k, step, loss-5, udp-blocked.
+    /// Scenarios to run (comma-separated): open, uplink-120k, uplink-500k, step, loss-5, udp-blocked,
+    /// rtt-40, loss-5-rtt-100.
     #[arg(
         long,
-        default_value = "open,uplink-120k,uplink-500k,step,loss-5,udp-blocked"
+        default_value = "open,uplink-120k,uplink-500k,step,loss-5,udp-blocked,rtt-40,loss-5-rtt-100"
     )]
     scenarios: String,
     /// Seconds each scenario measures (the step scenario takes 40 whatever this says).

@@ -1,26 +1,28 @@
 //! The Otter session server, a library; `otter serve` runs it.
 //!
-//! A client opens a WebSocket at [`otter_protocol::SIGNAL_PATH`]; [`ws`] checks its token ([`tokens`]) and
+//! A client opens a WebSocket at [`otter_protocol::SIGNAL_PATH`]; `ws` checks its token ([`tokens`]) and
 //! hands it to the session's actor in the [`hub`], which owns that session's connections and streams.
-//! [`rest`] is the OpenTok-compatible REST API, [`metrics`] the Prometheus counters, and [`serve`] binds,
-//! adds TLS and shuts down gracefully. [`app`] builds the router, so tests can drive it without a port.
+//! `rest` is the OpenTok-compatible REST API, [`whip`] WHIP/WHEP, [`metrics`] the Prometheus counters,
+//! and [`start`] binds, adds TLS and shuts down gracefully. [`app`] builds the router, so tests can drive
+//! it without a port. The modules that are public are the ones embedders and tests reach; the HTTP
+//! plumbing (`api_error`, `http_limits`, `rate_limit`, `rest`, `serve`, `ws`) is the crate's own.
 
-pub mod api_error;
+pub(crate) mod api_error;
 pub mod clock;
 pub mod config;
-pub mod http_limits;
+pub(crate) mod http_limits;
 pub mod hub;
 pub mod ice_servers;
 pub mod metrics;
-pub mod rate_limit;
-pub mod rest;
-pub mod serve;
+pub(crate) mod rate_limit;
+pub(crate) mod rest;
+pub(crate) mod serve;
 pub mod session_ids;
 pub mod sfu;
 pub mod state;
 pub mod tokens;
 pub mod whip;
-pub mod ws;
+pub(crate) mod ws;
 
 use axum::routing::{delete, get, post};
 use axum::Router;

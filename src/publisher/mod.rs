@@ -56,13 +56,10 @@ struct Inner {
     preview: Arc<crate::media::VideoSink>,
 }
 
-/// Undoes a failed start: the announced stream goes, and the peer connection is closed (webrtc-rs
-/// frees a connection only once it is closed).
+/// Undoes a failed start: the announced stream goes, and the peer connection is closed.
 async fn undo(session: &Session, peer: &Peer, announced: Option<StreamId>) {
-    if let Some(stream_id) = announced {
-        let _ = session.send_request(Request::Unpublish { stream_id }).await;
-    }
-    peer.close().await;
+    let made = announced.map(|stream_id| Request::Unpublish { stream_id });
+    crate::undo::undo_start(session, peer, made).await;
 }
 
 impl Publisher {

@@ -6,6 +6,7 @@ mod count;
 mod events;
 mod frame_assembler;
 mod monitor;
+mod negotiate;
 mod properties;
 mod receive;
 
@@ -17,13 +18,11 @@ use self::monitor::{follow_publisher_video, quality_watch, report};
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use otter_media::frame::AUDIO_SAMPLE_RATE;
 use otter_media::tone::dominant_frequency;
 use otter_protocol::{ErrorCode, OtError, Stream, SubscriptionId};
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
-use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 
 use self::receive::ReceiveStats;
 use crate::event_channel::EventChannel;
@@ -31,9 +30,6 @@ use crate::media::VideoSink;
 use crate::rtc::peer::Peer;
 use crate::session::Session;
 use crate::session_core::Request;
-
-/// How long ICE and DTLS may take before subscribing fails with 1554.
-const MEDIA_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A live subscription. Dropping it unsubscribes (in the background).
 pub struct Subscriber {
@@ -67,64 +63,28 @@ impl Subscriber {
         }
         let fail = |e: String| ErrorCode::UnableToSubscribe.with_message(e);
         let t0 = std::time::Instant::now();
+        // 1. Negotiation; on failure the subscription (if the server made it) and the peer are undone.
         let advertised = session.watch_state().borrow().ice_servers.clone();
         let mut peer = Peer::new(&session.options().ice_config, &advertised)
             .await
             .map_err(fail)?;
         let subscription_id = SubscriptionId::new(format!("{:016x}", rand::random::<u64>()))
             .expect("hex is a valid ID");
-        // Negotiation; on failure the peer is closed, and the subscription undone if the server made it.
-        let negotiated = async {
-            let early = |e: OtError| (e, false);
-            for kind in [RtpCodecKind::Audio, RtpCodecKind::Video] {
-                let init = RTCRtpTransceiverInit {
-                    direction: RTCRtpTransceiverDirection::Recvonly,
-                    ..Default::default()
-                };
-                peer.pc
-                    .add_transceiver_from_kind(kind, Some(init))
-                    .await
-                    .map_err(|e| early(fail(e.to_string())))?;
-            }
-            let offer = peer
-                .offer(MEDIA_TIMEOUT)
-                .await
-                .map_err(|e| early(ErrorCode::SubscriberIceFailed.with_message(e)))?;
-            tracing::debug!(elapsed = ?t0.elapsed(), "subscriber offer ready");
-            let reply = session
-                .send_request(Request::Subscribe {
-                    subscription_id: subscription_id.clone(),
-                    stream_id: stream.stream_id.clone(),
-                    sdp_offer: offer,
-                    audio: props.subscribe_to_audio,
-                    video: props.subscribe_to_video,
-                })
-                .await
-                .map_err(early)?;
-            let made = |e: OtError| (e, true);
-            let answer = reply.sdp_answer.ok_or_else(|| {
-                made(
-                    ErrorCode::UnexpectedServerResponse
-                        .with_message("the server sent no SDP answer"),
-                )
-            })?;
-            tracing::debug!(elapsed = ?t0.elapsed(), "subscriber answer received");
-            peer.accept_answer(answer)
-                .await
-                .map_err(|e| made(ErrorCode::SubscriberIceFailed.with_message(e)))?;
-            peer.connected(MEDIA_TIMEOUT)
-                .await
-                .map_err(|e| made(ErrorCode::SubscriberIceFailed.with_message(e)))
+        let subscribe = |sdp_offer| Request::Subscribe {
+            subscription_id: subscription_id.clone(),
+            stream_id: stream.stream_id.clone(),
+            sdp_offer,
+            audio: props.subscribe_to_audio,
+            video: props.subscribe_to_video,
         };
-        if let Err((e, subscribed)) = negotiated.await {
-            peer.close().await;
-            if subscribed {
-                let _ = session
-                    .send_request(Request::Unsubscribe { subscription_id })
-                    .await;
-            }
+        if let Err((e, made)) = negotiate::negotiate(&session, &mut peer, subscribe, t0).await {
+            let undo = made.then(|| Request::Unsubscribe {
+                subscription_id: subscription_id.clone(),
+            });
+            crate::undo::undo_start(&session, &peer, undo).await;
             return Err(e);
         }
+        // 2. Pipelines: receivers, watchers and their tasks (nothing here can fail).
         tracing::debug!(elapsed = ?t0.elapsed(), "subscriber connected");
         let events = EventChannel::new();
         let sink = VideoSink::new();

@@ -116,26 +116,15 @@ pub struct Client {
 }
 
 impl Client {
-    /// Waits for the first event matching `pick`, skipping others.
+    /// Waits for the first event matching `pick`, skipping others; fails the test naming `what`.
     pub async fn wait<T>(
         &mut self,
         what: &str,
         mut pick: impl FnMut(&SessionEvent) -> Option<T>,
     ) -> T {
-        let found = tokio::time::timeout(WAIT, async {
-            while let Some(e) = self.events.recv().await {
-                if let Some(t) = pick(&e) {
-                    return Some(t);
-                }
-            }
-            None
-        })
-        .await;
-        match found {
-            Ok(Some(t)) => t,
-            Ok(None) => panic!("event stream ended while waiting for {what}"),
-            Err(_) => panic!("timed out waiting for {what}"),
-        }
+        first(&mut self.events, |e| pick(&e))
+            .await
+            .unwrap_or_else(|| panic!("no {what} within {WAIT:?}"))
     }
 
     /// Collects the events that arrive within `d`.
@@ -153,6 +142,23 @@ impl Client {
     pub fn id(&self) -> otter_rtc::ConnectionId {
         self.session.connection().expect("connected").connection_id
     }
+}
+
+/// The first event on `events` (a session's, a publisher's or a subscriber's) that `pick` accepts,
+/// within `WAIT`; None if none came or the stream ended.
+pub async fn first<E: Clone + Send + 'static, T>(
+    events: &mut otter_rtc::EventStream<E>,
+    mut pick: impl FnMut(E) -> Option<T>,
+) -> Option<T> {
+    let found = tokio::time::timeout(WAIT, async {
+        while let Some(e) = events.recv().await {
+            if let Some(t) = pick(e) {
+                return Some(t);
+            }
+        }
+        None
+    });
+    found.await.ok().flatten()
 }
 
 /// A small moving test pattern and a tone: cheap media for tests that need a real publisher.
