@@ -5,7 +5,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{output, Running, OTTER};
+use common::{output, Running, Served, OTTER};
 
 #[test]
 fn serve_and_two_joins_talk_through_the_binary() {
@@ -153,43 +153,8 @@ fn token_rejects_bad_input() {
 
 #[test]
 fn join_publishes_the_test_pattern_and_a_second_join_verifies_it() {
-    let _server = Running::start(&["serve", "--listen", "127.0.0.1:0"]);
-    let ready = _server.expect("listening", |_| true);
-    let url = ready["url"].as_str().unwrap().to_owned();
-    let key = ready["api_key"].as_str().unwrap().to_owned();
-    let secret = ready["api_secret"].as_str().unwrap().to_owned();
-    let session = output(&[
-        "session",
-        "create",
-        "--url",
-        &url,
-        "--api-key",
-        &key,
-        "--api-secret",
-        &secret,
-    ]);
-    let token = || {
-        output(&[
-            "token",
-            "--api-key",
-            &key,
-            "--api-secret",
-            &secret,
-            "--session",
-            &session,
-        ])
-    };
-    let (t1, t2) = (token(), token());
-    let publisher = Running::start(&[
-        "join",
-        "--url",
-        &url,
-        "--api-key",
-        &key,
-        "--session",
-        &session,
-        "--token",
-        &t1,
+    let served = Served::start(&["--listen", "127.0.0.1:0"]);
+    let publisher = served.join(&[
         "--publish",
         "test-pattern",
         "--audio",
@@ -205,19 +170,7 @@ fn join_publishes_the_test_pattern_and_a_second_join_verifies_it() {
     ]);
     let created = publisher.expect("stream_created", |v| v["publisher"] == true);
     let stream_id = created["stream_id"].as_str().unwrap().to_owned();
-    let viewer = Running::start(&[
-        "join",
-        "--url",
-        &url,
-        "--api-key",
-        &key,
-        "--session",
-        &session,
-        "--token",
-        &t2,
-        "--duration",
-        "6",
-    ]);
+    let viewer = served.join(&["--duration", "6"]);
     viewer.expect("video_data_received", |v| {
         v["stream_id"] == stream_id.as_str()
     });

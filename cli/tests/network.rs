@@ -8,7 +8,7 @@ mod common;
 #[path = "../src/netlab.rs"]
 mod netlab;
 
-use common::{output, Running};
+use common::{output, Running, Served};
 
 /// Each test is a 640x480 call at 30 fps: two at once starve each other of CPU on a 2-core machine,
 /// and what they measure is the link, not the scheduler.
@@ -85,74 +85,20 @@ fn a_subscriber_behind_a_lossy_downlink_falls_back_to_audio_and_recovers() {
     let _turn = one_call_at_a_time();
     let lab = netlab::NetLab::new().expect("a network namespace (root, iproute2, nftables)");
     let host = lab.host_ip.to_string();
-    let server = Running::start(&[
-        "serve",
-        "--listen",
-        &format!("{host}:0"),
-        "--public-ip",
-        &host,
+    let served = Served::start(&["--listen", &format!("{host}:0"), "--public-ip", &host]);
+    let _publisher = served.join(&[
+        "--publish",
+        "test-pattern",
+        "--audio",
+        "tone",
+        "--resolution",
+        "320x240",
+        "--fps",
+        "15",
+        "--subscribe",
+        "none",
     ]);
-    let ready = server.expect("listening", |_| true);
-    let field = |k: &str| ready[k].as_str().unwrap().to_owned();
-    let (url, key, secret) = (field("url"), field("api_key"), field("api_secret"));
-    let session = output(&[
-        "session",
-        "create",
-        "--url",
-        &url,
-        "--api-key",
-        &key,
-        "--api-secret",
-        &secret,
-    ]);
-    let token = || {
-        output(&[
-            "token",
-            "--api-key",
-            &key,
-            "--api-secret",
-            &secret,
-            "--session",
-            &session,
-        ])
-    };
-    let join = |token: &str, extra: &[&str]| {
-        let mut args = vec![
-            "join",
-            "--url",
-            &url,
-            "--api-key",
-            &key,
-            "--session",
-            &session,
-            "--token",
-        ];
-        args.push(token);
-        args.extend_from_slice(extra);
-        args.into_iter().map(str::to_owned).collect::<Vec<_>>()
-    };
-    let publisher_args = join(
-        &token(),
-        &[
-            "--publish",
-            "test-pattern",
-            "--audio",
-            "tone",
-            "--resolution",
-            "320x240",
-            "--fps",
-            "15",
-            "--subscribe",
-            "none",
-        ],
-    );
-    let _publisher = Running::start(
-        &publisher_args
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-    );
-    let subscriber_args = join(&token(), &[]);
+    let subscriber_args = served.join_args(&[]);
     let subscriber = Running::start_with(
         &lab.exec_prefix(),
         &[],

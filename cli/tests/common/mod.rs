@@ -123,3 +123,83 @@ impl Running {
         let _ = self.child.wait();
     }
 }
+
+/// An `otter serve` process with one session in it, and what a `join` needs to enter that session.
+pub struct Served {
+    pub server: Running,
+    pub url: String,
+    pub key: String,
+    pub secret: String,
+    pub session: String,
+}
+
+impl Served {
+    /// Runs `otter serve SERVE_ARGS…` (a development project) and creates a session on it.
+    pub fn start(serve_args: &[&str]) -> Self {
+        let mut args = vec!["serve"];
+        args.extend_from_slice(serve_args);
+        let server = Running::start(&args);
+        let ready = server.expect("listening", |_| true);
+        let field = |k: &str| {
+            ready[k]
+                .as_str()
+                .unwrap_or_else(|| panic!("no {k}: {ready}"))
+                .to_owned()
+        };
+        let (url, key, secret) = (field("url"), field("api_key"), field("api_secret"));
+        let session = output(&[
+            "session",
+            "create",
+            "--url",
+            &url,
+            "--api-key",
+            &key,
+            "--api-secret",
+            &secret,
+        ]);
+        Self {
+            server,
+            url,
+            key,
+            secret,
+            session,
+        }
+    }
+
+    /// A fresh publisher token for the session.
+    pub fn token(&self) -> String {
+        output(&[
+            "token",
+            "--api-key",
+            &self.key,
+            "--api-secret",
+            &self.secret,
+            "--session",
+            &self.session,
+        ])
+    }
+
+    /// `join` with a fresh token into the session, then `extra`.
+    pub fn join_args(&self, extra: &[&str]) -> Vec<String> {
+        let token = self.token();
+        let mut args = vec![
+            "join",
+            "--url",
+            &self.url,
+            "--api-key",
+            &self.key,
+            "--session",
+            &self.session,
+            "--token",
+            &token,
+        ];
+        args.extend_from_slice(extra);
+        args.into_iter().map(str::to_owned).collect()
+    }
+
+    /// Runs a `join` (see [`Served::join_args`]).
+    pub fn join(&self, extra: &[&str]) -> Running {
+        let args = self.join_args(extra);
+        Running::start(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+}
