@@ -126,3 +126,19 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Capped<S> {
         self.inner.is_write_vectored()
     }
 }
+
+/// A request refused before its body was read (413) leaves the rest of that body on the connection, so
+/// the connection cannot carry another request and is closed after the answer. Saying so
+/// (`Connection: close`) keeps a client from sending its next request into it (seen: reqwest reusing the
+/// pooled connection and failing with a broken pipe).
+pub(crate) async fn close_after_unread_body(
+    mut response: axum::response::Response,
+) -> axum::response::Response {
+    if response.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        response.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
+    response
+}

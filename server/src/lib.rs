@@ -74,5 +74,8 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/metrics", get(rest::metrics))
         .route("/healthz", get(|| async { "ok" }))
+        .layer(axum::middleware::map_response(
+            http_limits::close_after_unread_body,
+        ))
         .with_state(state)
 }
