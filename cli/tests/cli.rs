@@ -9,25 +9,14 @@ use common::{output, Running, Served, OTTER};
 
 #[test]
 fn serve_and_two_joins_talk_through_the_binary() {
-    let mut server = Running::start(&["serve", "--listen", "127.0.0.1:0"]);
-    let ready = server.expect("listening", |_| true);
-    let url = ready["url"].as_str().unwrap().to_owned();
-    let key = ready["api_key"].as_str().unwrap().to_owned();
-    let secret = ready["api_secret"]
-        .as_str()
-        .expect("the development secret is printed")
-        .to_owned();
-
-    let session = output(&[
-        "session",
-        "create",
-        "--url",
-        &url,
-        "--api-key",
-        &key,
-        "--api-secret",
-        &secret,
-    ]);
+    // The development project's key and secret are printed, and a session is made with them.
+    let Served {
+        mut server,
+        url,
+        key,
+        secret,
+        session,
+    } = Served::start(&["--listen", "127.0.0.1:0"]);
     assert!(session.starts_with("1_"), "{session}");
     let token = |data: &str, legacy: bool| {
         let mut args = vec![
