@@ -330,6 +330,10 @@ fn a_bad_token_shows_1004_and_the_join_screen_stays_usable() {
     });
     demo.click(&page, "token");
     demo.xdotool(&["type", "--delay", "20", "not-a-real-token"]);
+    // The webview takes the keys in its own time: join only once the field holds all of them.
+    let page = demo.wait_for("the typed token", Duration::from_secs(10), |p| {
+        p["values"]["token"] == "not-a-real-token"
+    });
     demo.click(&page, "join");
     let page = demo.wait_for("the 1004 error", Duration::from_secs(30), |p| {
         p["screen"] == "join" && p["error"].as_str().is_some_and(|e| e.contains("1004"))
