@@ -74,7 +74,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/metrics", get(rest::metrics))
         .route("/healthz", get(|| async { "ok" }))
-        .layer(axum::middleware::map_response(
+        .layer(axum::middleware::from_fn(
             http_limits::close_after_unread_body,
         ))
         .with_state(state)

@@ -90,3 +90,35 @@ async fn whip_errors_are_plain_text_readable_from_any_origin() {
         (StatusCode::NOT_FOUND, Some("*"), "no such resource")
     );
 }
+
+#[tokio::test]
+async fn an_answer_given_before_the_body_was_read_closes_the_connection() {
+    let state = state().await;
+    let session = otter_server::session_ids::new_session_id(&state.config.projects[0], "");
+    let connection_header = |request: Request<Body>| {
+        let state = state.clone();
+        async move {
+            let response = app(state).oneshot(request).await.unwrap();
+            let close = response.headers().get(header::CONNECTION).cloned();
+            (response.status(), close)
+        }
+    };
+    // Refused from its headers (no credentials): the body is still on the wire.
+    let refused = Request::post(format!("/v2/project/4711/session/{}/signal", session.as_str()))
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(Body::from("x".repeat(10_000)))
+        .unwrap();
+    let (status, close) = connection_header(refused).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(close.as_ref().map(|v| v.as_bytes()), Some(&b"close"[..]));
+
+    // Read to its end and refused for what it said: the connection can carry the next request.
+    let read = Request::post("/session/create")
+        .header("X-OPENTOK-AUTH", "not a jwt")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from("archiveMode=manual"))
+        .unwrap();
+    let (status, close) = connection_header(read).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(close, None);
+}
