@@ -54,8 +54,12 @@ pub enum Request {
         audio: bool,
         /// Forward the stream's video.
         video: bool,
+        /// The size the subscriber's view shows: of a simulcast stream, the smallest layer at least
+        /// that tall is forwarded. None: the best the link allows.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        preferred_resolution: Option<(u32, u32)>,
     },
-    /// Turn a subscription's audio or video forwarding on or off.
+    /// Turn a subscription's audio or video forwarding on or off, or change its preferred size.
     UpdateSubscription {
         /// The subscription.
         subscription_id: SubscriptionId,
@@ -63,6 +67,9 @@ pub enum Request {
         audio: Option<bool>,
         /// New video setting, if changing.
         video: Option<bool>,
+        /// New preferred size, if changing; `(0, 0)` lifts the preference.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        preferred_resolution: Option<(u32, u32)>,
     },
     /// Stop receiving a stream.
     Unsubscribe {

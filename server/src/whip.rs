@@ -135,6 +135,7 @@ pub async fn play(
         sdp_offer: offer,
         audio: true,
         video: true,
+        preferred_resolution: None,
     };
     negotiate(state, &session_id, &headers, request, "whep").await
 }

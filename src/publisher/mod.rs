@@ -4,6 +4,7 @@
 mod congestion;
 mod events;
 mod force_mute;
+mod layers;
 mod negotiate;
 mod pipeline;
 mod properties;
@@ -225,10 +226,7 @@ impl Publisher {
             .publish_video
             .store(on, Ordering::Relaxed);
         if on {
-            self.inner
-                .switches
-                .keyframe_requested
-                .store(true, Ordering::Relaxed);
+            self.inner.switches.request_keyframes();
         }
         self.update(None, Some(on)).await
     }

@@ -13,6 +13,7 @@ use rtc::peer_connection::configuration::media_engine::{
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
 
+use super::layers::layer_count;
 use super::tracks::{add_track, TrackCodec};
 use super::{PublisherProperties, VideoSourceChoice};
 use crate::rtc::peer::{Peer, H264_FMTP};
@@ -25,7 +26,8 @@ const MEDIA_TIMEOUT: Duration = Duration::from_secs(10);
 /// A negotiated publication: the announced stream and the local tracks media goes out on.
 pub(super) struct Negotiated {
     pub stream: Stream,
-    pub video: Option<(Arc<TrackLocalStaticSample>, u32)>,
+    /// One track and SSRC per simulcast layer, best first (empty without video).
+    pub video: Vec<(Arc<TrackLocalStaticSample>, u32)>,
     pub audio: Option<(Arc<TrackLocalStaticSample>, u32)>,
 }
 
@@ -41,24 +43,30 @@ pub(super) async fn negotiate(
     (width, height): (u32, u32),
 ) -> Result<Negotiated, Failed> {
     let early = |e: OtError| (e, None);
-    let video = match has_video {
-        true => {
-            let (mime, fmtp) = match props.preferred_video_codecs.first() {
-                VideoCodec::Vp8 => (MIME_TYPE_VP8, ""),
-                VideoCodec::H264 => (MIME_TYPE_H264, H264_FMTP),
-            };
+    let mut video = Vec::new();
+    if has_video {
+        let codec = props.preferred_video_codecs.first();
+        let (mime, fmtp) = match codec {
+            VideoCodec::Vp8 => (MIME_TYPE_VP8, ""),
+            VideoCodec::H264 => (MIME_TYPE_H264, H264_FMTP),
+        };
+        // Simulcast layers are m-lines of their own, best first: the SFU reads them in that order.
+        for layer in 0..layer_count(codec, props.simulcast, (width, height)) {
             let codec = TrackCodec {
                 mime,
                 clock_rate: 90_000,
                 channels: 0,
                 fmtp,
             };
+            let id = match layer {
+                0 => "video".to_owned(),
+                l => format!("video-{l}"),
+            };
             let ssrc = rand::random();
-            let track = add_track(peer, RtpCodecKind::Video, "video", ssrc, codec).await;
-            Some((track.map_err(early)?, ssrc))
+            let track = add_track(peer, RtpCodecKind::Video, &id, ssrc, codec).await;
+            video.push((track.map_err(early)?, ssrc));
         }
-        false => None,
-    };
+    }
     let audio = match has_audio {
         true => {
             let codec = TrackCodec {

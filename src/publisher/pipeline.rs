@@ -14,16 +14,14 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use otter_media::opus_codec::{OpusEncoder, MAX_OPUS_PACKET};
 use otter_media::tone::audio_level;
-use otter_media::{
-    video_encoder, AudioFrame, EncodedFrame, VideoCodec, VideoEncoder, VideoEncoderSettings,
-    VideoFrame,
-};
+use otter_media::{AudioFrame, EncodedFrame, VideoCodec, VideoEncoder, VideoEncoderSettings};
 use rtc::media::Sample;
 use tokio::sync::mpsc;
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 
 use super::congestion::Ladder;
+use super::layers::{layer_bitrate, Halvings, LayerEncoder, MAX_LAYERS};
 use crate::media::{VideoOutput, VideoSink};
 
 /// Encoded frames waiting for the network: about a quarter second at 30 fps.
@@ -53,7 +51,8 @@ pub(crate) struct Switches {
     pub stop: AtomicBool,
     pub publish_video: AtomicBool,
     pub publish_audio: AtomicBool,
-    pub keyframe_requested: AtomicBool,
+    /// A keyframe is wanted, per simulcast layer.
+    pub keyframe_requested: [AtomicBool; MAX_LAYERS],
     /// The most the app wants video to use (bits per second): its bitrate or cap, changed at runtime.
     /// The encoder runs at this or less, as the congestion controller allows.
     pub video_bitrate: AtomicU32,
@@ -64,6 +63,15 @@ pub(crate) struct Switches {
     pub audio_loss_percent: AtomicU32,
 }
 
+impl Switches {
+    /// Asks every layer's encoder for a keyframe.
+    pub fn request_keyframes(&self) {
+        for wanted in &self.keyframe_requested {
+            wanted.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
 /// What the video encoder follows besides its frames.
 pub(crate) struct Steering {
     /// The send estimate of the publisher's peer connection (`rtc/feedback_tap.rs`).
@@ -72,28 +80,35 @@ pub(crate) struct Steering {
     pub audio_bps: u32,
 }
 
-/// Encodes video from `frames` until stopped. Runs on its own thread; `encoder` was opened by the caller
-/// for `settings` (so a codec that cannot open fails the publish instead of sending nothing).
+/// Encodes video from `frames` until stopped, as one encoder per simulcast layer (`outs`, best
+/// first; one for a single layer). Runs on its own thread; `encoder` was opened by the caller for
+/// `settings` (so a codec that cannot open fails the publish instead of sending nothing) and serves
+/// the first layer.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn spawn_video_encoder(
     codec: VideoCodec,
     encoder: Box<dyn VideoEncoder>,
-    mut settings: VideoEncoderSettings,
+    settings: VideoEncoderSettings,
     frames: VideoOutput,
     preview: Arc<VideoSink>,
     switches: Arc<Switches>,
     steering: Steering,
     stats: Arc<PipelineStats>,
-    out: mpsc::Sender<EncodedFrame>,
+    outs: Vec<mpsc::Sender<EncodedFrame>>,
 ) -> std::io::Result<JoinHandle<()>> {
+    let mut layers: Vec<LayerEncoder> = outs.into_iter().map(LayerEncoder::new).collect();
+    if let Some(first) = layers.first_mut() {
+        first.encoder = Some(encoder);
+        first.format = (settings.width, settings.height, settings.fps);
+        first.bitrate_bps = settings.bitrate_bps;
+    }
     std::thread::Builder::new()
         .name("otter-video-encoder".into())
         .spawn(move || {
             let source_fps = settings.fps;
-            let mut encoder = Some(encoder);
-            let mut format = (settings.width, settings.height, settings.fps);
             let mut ladder = Ladder::default();
             let mut count: u64 = 0;
+            let n = layers.len().max(1);
             while !switches.stop.load(Ordering::Relaxed) {
                 let Some(frame) = frames.take_wait(Duration::from_millis(100)) else {
                     continue;
@@ -123,63 +138,55 @@ pub(crate) fn spawn_video_encoder(
                 if !count.is_multiple_of(ladder.step.fps_divisor as u64) {
                     continue;
                 }
-                let scaled = (0..ladder.step.downscale).fold(None, |f: Option<VideoFrame>, _| {
-                    Some(f.as_ref().unwrap_or(&frame).half())
-                });
-                let picture = scaled.as_ref().unwrap_or(&frame);
                 let fps = (source_fps / ladder.step.fps_divisor).max(1);
-                stats.sent_format.store(
-                    (picture.width() as u64) << 20 | (picture.height() as u64) << 8 | fps as u64,
-                    Ordering::Relaxed,
-                );
-                // The source may change size (custom frames, a camera's own choice), or the link
-                // asks for a smaller picture or fewer frames: a new encoder for the new format.
-                if format != (picture.width(), picture.height(), fps) || encoder.is_none() {
-                    format = (picture.width(), picture.height(), fps);
-                    let s = VideoEncoderSettings {
-                        width: format.0,
-                        height: format.1,
-                        fps,
-                        bitrate_bps: ladder.video_bps,
-                        ..settings
-                    };
-                    settings.bitrate_bps = ladder.video_bps;
-                    encoder = match video_encoder(codec, s) {
-                        Ok(e) => Some(e),
-                        Err(e) => {
-                            tracing::warn!(error = %e, "cannot create the video encoder");
-                            continue;
-                        }
-                    };
-                    switches.keyframe_requested.store(true, Ordering::Relaxed);
-                }
-                let Some(enc) = encoder.as_mut() else {
-                    continue;
+                // One layer: the rung's halvings scale it. Simulcast: layer l is l halvings, and the
+                // rung pauses the layers above it.
+                let first = if n == 1 {
+                    0
+                } else {
+                    (ladder.step.downscale as usize).min(n - 1)
                 };
-                // Reconfigure only on a real change: the estimate moves with every feedback report.
-                let bitrate = ladder.video_bps;
-                if bitrate != 0
-                    && bitrate.abs_diff(settings.bitrate_bps) * 20 > settings.bitrate_bps
-                {
-                    match enc.set_bitrate(bitrate) {
-                        Ok(()) => settings.bitrate_bps = bitrate,
-                        Err(e) => tracing::warn!(error = %e, "cannot change the video bitrate"),
+                let mut pictures = Halvings::new(&frame);
+                let mut encoded_any = false;
+                for (l, layer) in layers.iter_mut().enumerate().skip(first) {
+                    let halvings = if n == 1 {
+                        ladder.step.downscale
+                    } else {
+                        l as u32
+                    };
+                    let picture = pictures.get(halvings);
+                    if l == first {
+                        stats.sent_format.store(
+                            (picture.width() as u64) << 20
+                                | (picture.height() as u64) << 8
+                                | fps as u64,
+                            Ordering::Relaxed,
+                        );
+                    }
+                    let bitrate = layer_bitrate(ladder.video_bps, l, first, n);
+                    let Some((enc, fresh)) = layer.ready(codec, picture, fps, bitrate, settings)
+                    else {
+                        continue;
+                    };
+                    let key =
+                        switches.keyframe_requested[l].swap(false, Ordering::Relaxed) || fresh;
+                    match enc.encode(picture, key) {
+                        Ok(Some(encoded)) => {
+                            encoded_any = true;
+                            if encoded.keyframe && l == first {
+                                stats.keyframes.fetch_add(1, Ordering::Relaxed);
+                            }
+                            if layer.out.try_send(encoded).is_err() {
+                                stats.frames_dropped.fetch_add(1, Ordering::Relaxed);
+                                switches.keyframe_requested[l].store(true, Ordering::Relaxed);
+                            }
+                        }
+                        Ok(None) => {}
+                        Err(e) => tracing::warn!(error = %e, "video encode failed"),
                     }
                 }
-                let key = switches.keyframe_requested.swap(false, Ordering::Relaxed);
-                match enc.encode(picture, key) {
-                    Ok(Some(encoded)) => {
-                        stats.frames_encoded.fetch_add(1, Ordering::Relaxed);
-                        if encoded.keyframe {
-                            stats.keyframes.fetch_add(1, Ordering::Relaxed);
-                        }
-                        if out.try_send(encoded).is_err() {
-                            stats.frames_dropped.fetch_add(1, Ordering::Relaxed);
-                            switches.keyframe_requested.store(true, Ordering::Relaxed);
-                        }
-                    }
-                    Ok(None) => {}
-                    Err(e) => tracing::warn!(error = %e, "video encode failed"),
+                if encoded_any {
+                    stats.frames_encoded.fetch_add(1, Ordering::Relaxed);
                 }
             }
         })
@@ -279,14 +286,16 @@ pub(crate) async fn write_samples(
     }
 }
 
-/// Turns keyframe requests (PLI/FIR) arriving for `track` into a flag the encoder reads.
+/// Turns keyframe requests (PLI/FIR) arriving for `track`, layer `layer`, into a flag the encoder
+/// reads.
 pub(crate) async fn watch_keyframe_requests(
     track: Arc<TrackLocalStaticSample>,
+    layer: usize,
     switches: Arc<Switches>,
 ) {
     while let Some(event) = track.poll().await {
         if let TrackLocalEvent::OnRtcpPacket(_) = event {
-            switches.keyframe_requested.store(true, Ordering::Relaxed);
+            switches.keyframe_requested[layer].store(true, Ordering::Relaxed);
         }
     }
 }

@@ -153,6 +153,11 @@ pub struct PublisherProperties {
     pub preferred_video_codecs: PreferredCodecs,
     /// How the local preview fills its view.
     pub scale_behavior: ScaleBehavior,
+    /// Send VP8 video as up to three layers (full, ½ and ¼ size, as the resolution allows) so each
+    /// subscriber receives the one its view size and downlink suit (OpenTok's scalable video,
+    /// LiveKit's simulcast). Costs the publisher about a third more encoding and bitrate; H.264 is
+    /// always one layer.
+    pub simulcast: bool,
 }
 
 impl Default for PublisherProperties {
@@ -176,6 +181,7 @@ impl Default for PublisherProperties {
             enable_dtx: false,
             preferred_video_codecs: PreferredCodecs::Automatic,
             scale_behavior: ScaleBehavior::Fill,
+            simulcast: true,
         }
     }
 }

@@ -93,7 +93,7 @@ impl Running {
         let (props, switches, stats) = (setup.props, setup.switches, setup.stats);
         let mut video_rig = None;
         let mut natural_bitrate = 0;
-        if let (Some((capture, rig)), Some((track, ssrc))) = (media.video, tracks.video) {
+        if let (Some((capture, rig)), false) = (media.video, tracks.video.is_empty()) {
             self.video_capture = Some(capture);
             let frames = rig.frames.clone();
             let format = rig.format;
@@ -111,7 +111,11 @@ impl Running {
                 .store(settings.bitrate_bps, Ordering::Relaxed);
             let encoder = video_encoder(setup.codec, settings)
                 .map_err(|e| ErrorCode::UnableToPublish.with_message(e.to_string()))?;
-            let (tx, rx) = mpsc::channel(ENCODED_QUEUE);
+            let (outs, receivers): (Vec<_>, Vec<_>) = tracks
+                .video
+                .iter()
+                .map(|_| mpsc::channel(ENCODED_QUEUE))
+                .unzip();
             self.threads.push(
                 pipeline::spawn_video_encoder(
                     setup.codec,
@@ -129,7 +133,7 @@ impl Running {
                         },
                     },
                     stats.clone(),
-                    tx,
+                    outs,
                 )
                 .map_err(thread_error)?,
             );
@@ -137,20 +141,24 @@ impl Running {
                 VideoCodec::Vp8 => PT_VP8,
                 VideoCodec::H264 => PT_H264,
             };
-            self.tasks.push(tokio::spawn(pipeline::write_samples(
-                track.clone(),
-                ssrc,
-                pt,
-                true,
-                setup.frame_us.clone(),
-                stats.clone(),
-                rx,
-            )));
-            self.tasks
-                .push(tokio::spawn(pipeline::watch_keyframe_requests(
-                    track,
-                    switches.clone(),
+            for (layer, ((track, ssrc), rx)) in tracks.video.into_iter().zip(receivers).enumerate()
+            {
+                self.tasks.push(tokio::spawn(pipeline::write_samples(
+                    track.clone(),
+                    ssrc,
+                    pt,
+                    true,
+                    setup.frame_us.clone(),
+                    stats.clone(),
+                    rx,
                 )));
+                self.tasks
+                    .push(tokio::spawn(pipeline::watch_keyframe_requests(
+                        track,
+                        layer,
+                        switches.clone(),
+                    )));
+            }
         }
         if let (Some((capture, frames)), Some((track, ssrc))) = (media.audio, tracks.audio) {
             self.audio_capture = Some(capture);

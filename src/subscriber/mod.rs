@@ -7,6 +7,7 @@ mod events;
 mod frame_assembler;
 mod monitor;
 mod negotiate;
+mod preferred_size;
 mod properties;
 mod receive;
 
@@ -76,6 +77,7 @@ impl Subscriber {
             sdp_offer,
             audio: props.subscribe_to_audio,
             video: props.subscribe_to_video,
+            preferred_resolution: props.preferred_resolution,
         };
         if let Err((e, made)) = negotiate::negotiate(&session, &mut peer, subscribe, t0).await {
             let undo = made.then(|| Request::Unsubscribe {
@@ -182,6 +184,13 @@ impl Subscriber {
                 wanted.clone(),
             ),
         ));
+        let initial_size = wanted.resolution.load(Ordering::Relaxed);
+        let size_sync = tokio::spawn(preferred_size::sync(
+            session.clone(),
+            subscription_id.clone(),
+            wanted.clone(),
+            initial_size,
+        ));
         events.send(SubscriberEvent::Connected);
         Ok(Subscriber {
             inner: Arc::new(Inner {
@@ -194,7 +203,14 @@ impl Subscriber {
                 audio_output,
                 wanted,
                 events,
-                tasks: Mutex::new(vec![router, watcher, publisher_video, network, quality]),
+                tasks: Mutex::new(vec![
+                    router,
+                    watcher,
+                    publisher_video,
+                    network,
+                    quality,
+                    size_sync,
+                ]),
             }),
         })
     }
@@ -274,6 +290,7 @@ impl Subscriber {
                 subscription_id,
                 audio,
                 video,
+                preferred_resolution: None,
             })
             .await?;
         if let Some(on) = audio {
@@ -291,9 +308,10 @@ impl Subscriber {
         Ok(())
     }
 
-    /// Tells the subscriber the size its view shows (`preferred_resolution`; None = the highest). The
-    /// SFU forwards the one layer a publisher sends, so today this is recorded for when it offers
-    /// several (simulcast); the view sets it as it is resized.
+    /// Tells the subscriber the size its view shows (`preferred_resolution`; None = the highest): of a
+    /// simulcast publisher's layers the server forwards the smallest at least that tall (within what
+    /// the link carries). The view sets it as it is resized; the server hears it once it has held
+    /// for 200 ms.
     pub fn set_preferred_resolution(&self, size: Option<(u32, u32)>) {
         let packed = size.map_or(0, |(w, h)| ((w as u64) << 32) | h as u64);
         self.inner

@@ -154,6 +154,7 @@ pub(super) async fn quality_watch(
                 subscription_id: subscription_id.clone(),
                 audio: None,
                 video: Some(video),
+                preferred_resolution: None,
             };
             if let Err(e) = session.send_request(request).await {
                 // Not connected right now: the next judgement tries again from a clean slate.

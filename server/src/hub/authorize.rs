@@ -56,6 +56,7 @@ mod tests {
                 sdp_offer: String::new(),
                 audio: true,
                 video: true,
+                preferred_resolution: None,
             },
             Request::Unpublish { stream_id },
             Request::ForceDisconnect {

@@ -39,13 +39,21 @@ impl SessionActor {
     }
 
     /// Asks the SFU to answer a subscriber's offer.
-    pub(super) fn subscribe_media(&mut self, from: &ConnectionId, id: u64, media: SubscribeMedia) {
+    /// `preferred` is the size the subscriber's view shows, if it said.
+    pub(super) fn subscribe_media(
+        &mut self,
+        from: &ConnectionId,
+        id: u64,
+        media: SubscribeMedia,
+        preferred: Option<(u32, u32)>,
+    ) {
         let (subscription_id, stream_id, offer, (audio, video)) = media;
         if let Some(m) = self.member_mut(from) {
             m.negotiating.subscriptions += 1;
         }
+        let key = subscription_key(&self.session_id, from, &subscription_id);
         self.sfu_work.push(SfuWork::Subscribe {
-            key: subscription_key(&self.session_id, from, &subscription_id),
+            key: key.clone(),
             stream_key: stream_key(&self.session_id, &stream_id),
             offer,
             subscription_id,
@@ -56,26 +64,42 @@ impl SessionActor {
                 request: id,
             },
         });
+        if let Some(size) = preferred {
+            // The queue runs in order: this finds the subscription made just before.
+            self.sfu_work.push(SfuWork::SetPreferredSize {
+                key,
+                size: Some(size),
+            });
+        }
     }
 
-    /// Switches what a subscription of `from`'s forwards (unchanged kinds keep their setting).
+    /// Switches what a subscription of `from`'s forwards (unchanged kinds keep their setting), and
+    /// the size its view shows (`(0, 0)`: no preference).
     pub(super) fn update_subscription(
         &mut self,
         from: &ConnectionId,
         id: &SubscriptionId,
-        audio: Option<bool>,
-        video: Option<bool>,
+        (audio, video): (Option<bool>, Option<bool>),
+        preferred: Option<(u32, u32)>,
     ) -> Result<(), OtError> {
         let key = subscription_key(&self.session_id, from, id);
         let sub = self
             .member_mut(from)
             .and_then(|m| m.subscriptions.iter_mut().find(|s| &s.id == id))
             .ok_or_else(|| ErrorCode::NotFound.with_message("no such subscription"))?;
+        let changes_forwarding = audio.is_some() || video.is_some();
         sub.audio = audio.unwrap_or(sub.audio);
         sub.video = video.unwrap_or(sub.video);
         let (audio, video) = (sub.audio, sub.video);
-        self.sfu_work
-            .push(SfuWork::SetForwarding { key, audio, video });
+        if changes_forwarding || preferred.is_none() {
+            let key = key.clone();
+            self.sfu_work
+                .push(SfuWork::SetForwarding { key, audio, video });
+        }
+        if let Some(size) = preferred {
+            let size = (size != (0, 0)).then_some(size);
+            self.sfu_work.push(SfuWork::SetPreferredSize { key, size });
+        }
         Ok(())
     }
 

@@ -82,10 +82,12 @@ impl SessionActor {
                 sdp_offer,
                 audio,
                 video,
+                preferred_resolution,
             } => match self.stream(&stream_id) {
                 Some(_) => {
+                    let size = preferred_resolution.filter(|&size| size != (0, 0));
                     let media = (subscription_id, stream_id, sdp_offer, (audio, video));
-                    return self.subscribe_media(from, id, media);
+                    return self.subscribe_media(from, id, media, size);
                 }
                 None => Err(ErrorCode::NotFound.with_message("no such stream in the session")),
             },
@@ -93,8 +95,9 @@ impl SessionActor {
                 subscription_id,
                 audio,
                 video,
+                preferred_resolution,
             } => self
-                .update_subscription(from, &subscription_id, audio, video)
+                .update_subscription(from, &subscription_id, (audio, video), preferred_resolution)
                 .map(|()| Answer::default()),
             Request::Unsubscribe { subscription_id } => {
                 self.forget_subscription(from, &subscription_id);

@@ -41,6 +41,11 @@ pub(super) enum SfuWork {
         audio: bool,
         video: bool,
     },
+    /// Tell a subscription the size its view shows (simulcast layer choice).
+    SetPreferredSize {
+        key: String,
+        size: Option<(u32, u32)>,
+    },
     /// Close a subscription's peer.
     Unsubscribe { key: String },
     /// Close a stream's publisher peer (and its subscribers').
@@ -92,6 +97,9 @@ impl SfuWork {
                 // A subscription the SFU already dropped has nothing to switch; the actor hears of it
                 // through the SFU's own event.
                 let _ = sfu.set_forwarding(&key, audio, video).await;
+            }
+            SfuWork::SetPreferredSize { key, size } => {
+                let _ = sfu.set_preferred_size(&key, size).await;
             }
             SfuWork::Unsubscribe { key } => sfu.unsubscribe(&key).await,
             SfuWork::Unpublish { key } => sfu.unpublish(&key).await,

@@ -399,9 +399,20 @@ fn a_hundred_toggles_reach_the_sfu_in_order_and_end_in_the_last_state() {
         sdp_offer: "offer".into(),
         audio: true,
         video: true,
+        preferred_resolution: Some((320, 240)),
     };
     let id = sim.request(&viewer, subscribe);
-    assert!(matches!(&sim.sfu_work()[..], [SfuWork::Subscribe { .. }]));
+    // The view's size follows the subscription on the same ordered line.
+    assert!(matches!(
+        &sim.sfu_work()[..],
+        [
+            SfuWork::Subscribe { .. },
+            SfuWork::SetPreferredSize {
+                size: Some((320, 240)),
+                ..
+            }
+        ]
+    ));
     let outcome = MediaOutcome::Subscribed {
         subscription_id: subscription_id.clone(),
         audio: true,
@@ -416,6 +427,7 @@ fn a_hundred_toggles_reach_the_sfu_in_order_and_end_in_the_last_state() {
             subscription_id: subscription_id.clone(),
             audio: None,
             video: Some(i % 2 == 1),
+            preferred_resolution: None,
         };
         sim.request(&viewer, toggle);
     }
@@ -431,6 +443,21 @@ fn a_hundred_toggles_reach_the_sfu_in_order_and_end_in_the_last_state() {
         .collect();
     let expected: Vec<bool> = (0..100).map(|i| i % 2 == 1).collect();
     assert_eq!(videos, expected);
+
+    // A new view size alone changes no forwarding; (0, 0) lifts the preference.
+    for (size, expected) in [((160, 120), Some((160, 120))), ((0, 0), None)] {
+        let resize = Request::UpdateSubscription {
+            subscription_id: subscription_id.clone(),
+            audio: None,
+            video: None,
+            preferred_resolution: Some(size),
+        };
+        sim.request(&viewer, resize);
+        match &sim.sfu_work()[..] {
+            [SfuWork::SetPreferredSize { size, .. }] => assert_eq!(*size, expected),
+            other => panic!("unexpected SFU work {other:?}"),
+        }
+    }
 }
 
 #[test]

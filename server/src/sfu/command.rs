@@ -26,6 +26,11 @@ pub(crate) enum Command {
         video: bool,
         reply: oneshot::Sender<Result<(), SfuError>>,
     },
+    SetPreferredSize {
+        subscription_id: String,
+        size: Option<(u32, u32)>,
+        reply: oneshot::Sender<Result<(), SfuError>>,
+    },
     Unsubscribe {
         subscription_id: String,
         reply: oneshot::Sender<()>,

@@ -119,6 +119,13 @@ fn apply(router: &mut Router, command: Command, now: Instant) {
         } => {
             let _ = reply.send(router.set_forwarding(&subscription_id, (audio, video), now));
         }
+        Command::SetPreferredSize {
+            subscription_id,
+            size,
+            reply,
+        } => {
+            let _ = reply.send(router.set_preferred_size(&subscription_id, size, now));
+        }
         Command::Unsubscribe {
             subscription_id,
             reply,

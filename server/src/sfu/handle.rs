@@ -200,6 +200,21 @@ impl Sfu {
         .await?
     }
 
+    /// The size a subscriber's view shows (`None`: no preference): with a simulcast publisher, the
+    /// subscriber receives the smallest layer at least that tall its downlink allows.
+    pub async fn set_preferred_size(
+        &self,
+        subscription_id: &str,
+        size: Option<(u32, u32)>,
+    ) -> Result<(), SfuError> {
+        self.request(|reply| Command::SetPreferredSize {
+            subscription_id: subscription_id.to_owned(),
+            size,
+            reply,
+        })
+        .await?
+    }
+
     /// Close a subscription's peer connection. Unknown ids are ignored.
     pub async fn unsubscribe(&self, subscription_id: &str) {
         let _ = self

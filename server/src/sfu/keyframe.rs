@@ -18,25 +18,27 @@ pub(crate) fn starts_keyframe(codec: Codec, payload: &[u8]) -> bool {
 /// RFC 7741: the first packet of a frame has S=1 and partition id 0; the VP8 payload header that
 /// follows the descriptor has its P bit (bit 0) clear on key frames.
 fn vp8_starts_keyframe(payload: &[u8]) -> bool {
-    let Some(&first) = payload.first() else {
-        return false;
-    };
+    vp8_header_offset(payload)
+        .and_then(|at| payload.get(at))
+        .is_some_and(|header| header & 0x01 == 0)
+}
+
+/// Where the VP8 payload header starts in the first packet of a frame (S=1, partition 0), past the
+/// RFC 7741 descriptor; `None` for other packets.
+pub(crate) fn vp8_header_offset(payload: &[u8]) -> Option<usize> {
+    let &first = payload.first()?;
     let start_of_partition = first & 0x10 != 0;
     let partition_id = first & 0x07;
     if !start_of_partition || partition_id != 0 {
-        return false;
+        return None;
     }
     let mut at = 1;
     if first & 0x80 != 0 {
         // Extension byte: I (picture id), L (TL0PICIDX), T/K (TID/KEYIDX).
-        let Some(&ext) = payload.get(at) else {
-            return false;
-        };
+        let &ext = payload.get(at)?;
         at += 1;
         if ext & 0x80 != 0 {
-            let Some(&pic) = payload.get(at) else {
-                return false;
-            };
+            let &pic = payload.get(at)?;
             at += if pic & 0x80 != 0 { 2 } else { 1 };
         }
         if ext & 0x40 != 0 {
@@ -46,7 +48,7 @@ fn vp8_starts_keyframe(payload: &[u8]) -> bool {
             at += 1;
         }
     }
-    payload.get(at).is_some_and(|header| header & 0x01 == 0)
+    Some(at)
 }
 
 const NAL_IDR: u8 = 5;

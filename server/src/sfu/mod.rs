@@ -19,6 +19,9 @@
 //!   keyframe (`keyframe.rs`) after a (re)start; str0m allocates the SSRC, keeps the send buffer and
 //!   answers NACKs. Keyframe requests (a subscriber connecting or resuming video, or sending PLI/FIR)
 //!   become a throttled PLI to the publisher.
+//! - Simulcast (`layers.rs`): a publisher's video may come as up to three layers, one m-line each; each
+//!   subscriber gets the one its view size and downlink call for, switched at a keyframe of the new
+//!   layer with sequence numbers and timestamps kept continuous (`track.rs`).
 //! - Media that dies on its own (ICE failure, silence, never connected) is reported as an [`SfuEvent`]
 //!   (`event.rs`) on the channel [`Sfu::take_events`] hands out.
 //! - `crypto/` plugs a pure-Rust crypto backend (dimpl's RustCrypto DTLS, RustCrypto SRTP) into str0m.
@@ -32,9 +35,11 @@ mod error;
 mod event;
 mod handle;
 mod keyframe;
+mod layers;
 mod peer;
 mod pump;
 mod router;
+mod simulcast;
 mod stats;
 mod tcp;
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! One peer connection: a str0m `Rtc` plus what the SFU knows about it (publisher or subscriber).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use str0m::config::DtlsCert;
 use str0m::media::{MediaKind, Mid};
@@ -8,6 +8,7 @@ use str0m::rtp::Ssrc;
 use str0m::{Rtc, RtcConfig};
 
 use super::crypto;
+use super::layers::{LayerChoice, LayerInfo, MAX_LAYERS};
 use super::track::TrackOut;
 
 /// The router's key for a peer; never reused within one SFU.
@@ -41,8 +42,9 @@ pub(crate) struct Publisher {
     pub(crate) stream_id: String,
     pub(crate) tracks: Vec<TrackIn>,
     pub(crate) subscribers: Vec<PeerId>,
-    /// Throttles keyframe requests: many subscribers asking at once should cost the encoder one.
-    pub(crate) last_keyframe_request: Option<Instant>,
+    /// Throttles keyframe requests, per layer: many subscribers asking at once should cost the
+    /// encoder one.
+    pub(crate) last_keyframe_request: [Option<Instant>; MAX_LAYERS],
 }
 
 /// One of a publisher's incoming m-lines.
@@ -53,6 +55,10 @@ pub(crate) struct TrackIn {
     pub(crate) ssrc: Option<Ssrc>,
     /// The highest sequence number received, to count packets that come after it.
     pub(crate) highest_seq: Option<u64>,
+    /// The simulcast layer (video m-lines in the offer's order: 0 = full size); audio is 0.
+    pub(crate) layer: u8,
+    /// Its size and when it last arrived (video).
+    pub(crate) info: LayerInfo,
 }
 
 /// A subscriber: the publisher it receives and its outgoing tracks.
@@ -65,6 +71,8 @@ pub(crate) struct Subscriber {
     pub(crate) want_audio: bool,
     pub(crate) want_video: bool,
     pub(crate) tracks: Vec<TrackOut>,
+    /// Which of the publisher's video layers suits this subscriber.
+    pub(crate) layers: LayerChoice,
 }
 
 /// A fresh server-side `Rtc`: ICE-lite (we only have host candidates, the client does the checks),
@@ -83,6 +91,8 @@ pub(crate) fn new_rtc(cert: &DtlsCert, now: Instant) -> Rtc {
         .enable_h264(true)
         // Video NACKs are answered from this per-stream buffer (about 1-2 s of 1 Mbit/s video).
         .set_send_buffer_video(1000)
+        // Receiver reports' loss, once a second, steers each subscriber's simulcast layer.
+        .set_stats_interval(Some(Duration::from_secs(1)))
         .build(now)
 }
 
@@ -94,8 +104,24 @@ impl Subscriber {
 }
 
 impl Publisher {
-    /// The mid of the first incoming track of `kind`.
-    pub(crate) fn mid_of(&self, kind: MediaKind) -> Option<Mid> {
-        self.tracks.iter().find(|t| t.kind == kind).map(|t| t.mid)
+    /// The mid of video layer `layer`.
+    pub(crate) fn video_mid(&self, layer: u8) -> Option<Mid> {
+        self.tracks
+            .iter()
+            .find(|t| t.kind == MediaKind::Video && t.layer == layer)
+            .map(|t| t.mid)
+    }
+
+    /// What is known of each video layer (as many as the offer had, up to [`MAX_LAYERS`]).
+    pub(crate) fn layers(&self) -> ([LayerInfo; MAX_LAYERS], usize) {
+        let mut layers = [LayerInfo::default(); MAX_LAYERS];
+        let mut n = 0;
+        for t in self.tracks.iter().filter(|t| t.kind == MediaKind::Video) {
+            if let Some(slot) = layers.get_mut(usize::from(t.layer)) {
+                *slot = t.info;
+                n = n.max(usize::from(t.layer) + 1);
+            }
+        }
+        (layers, n)
     }
 }

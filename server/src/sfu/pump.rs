@@ -8,16 +8,17 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use str0m::format::PayloadParams;
+use str0m::format::{Codec, PayloadParams};
 use str0m::media::{KeyframeRequestKind, MediaKind};
 use str0m::net::{Protocol, Receive};
 use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
 use str0m::{Event, IceConnectionState, Input, Output};
 
+use super::layers::vp8_keyframe_size;
 use super::peer::{Peer, PeerId, Role};
 use super::router::Router;
 use super::stats::Counters;
-use super::track::{Admit, TrackOut};
+use super::track::{Admit, Incoming, TrackOut};
 
 /// Minimum spacing of keyframe requests to one publisher.
 const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(100);
@@ -30,11 +31,13 @@ pub(crate) enum Propagate {
     Rtp {
         from: PeerId,
         kind: MediaKind,
+        /// The publisher's simulcast layer it belongs to (audio: 0).
+        layer: u8,
         params: PayloadParams,
         packet: RtpPacket,
     },
-    /// Ask a publisher for a video keyframe.
-    Keyframe { publisher: PeerId },
+    /// Ask a publisher for a keyframe of one video layer.
+    Keyframe { publisher: PeerId, layer: u8 },
 }
 
 impl Router {
@@ -107,6 +110,7 @@ impl Router {
         }
         self.scratch = due;
         self.process_queue(now);
+        self.retarget_all(now);
         self.sweep(now);
     }
 
@@ -143,7 +147,7 @@ impl Router {
                     return;
                 }
                 Ok(Output::Transmit(t)) => outbox.push_back(t),
-                Ok(Output::Event(event)) => on_event(id, peer, event, queue, counters),
+                Ok(Output::Event(event)) => on_event(id, peer, event, queue, counters, now),
                 Err(e) => {
                     tracing::warn!(peer = id.0, error = %e, "peer failed; disconnecting");
                     peer.rtc.disconnect();
@@ -159,10 +163,13 @@ impl Router {
                 Propagate::Rtp {
                     from,
                     kind,
+                    layer,
                     params,
                     packet,
-                } => self.fan_out(from, kind, &params, &packet, now),
-                Propagate::Keyframe { publisher } => self.request_keyframe(publisher, now),
+                } => self.fan_out(from, (kind, layer), &params, &packet, now),
+                Propagate::Keyframe { publisher, layer } => {
+                    self.request_keyframe(publisher, layer, now)
+                }
             }
         }
     }
@@ -171,7 +178,7 @@ impl Router {
     fn fan_out(
         &mut self,
         from: PeerId,
-        kind: MediaKind,
+        (kind, layer): (MediaKind, u8),
         params: &PayloadParams,
         packet: &RtpPacket,
         now: Instant,
@@ -184,16 +191,17 @@ impl Router {
             }) => std::mem::take(&mut p.subscribers),
             _ => return,
         };
-        let mut want_keyframe = false;
+        // Layers some subscriber waits for a keyframe of, as bits.
+        let mut want_keyframe = 0u8;
         for &sub in &subscribers {
-            match self.write_to(sub, kind, params, packet) {
-                Some(Admit::Forward(_)) => {
+            match self.write_to(sub, (kind, layer), params, packet, now) {
+                Some(Admit::Forward(..)) => {
                     Counters::bump(&self.counters.forwarded);
                     self.drain(sub, now);
                 }
-                Some(Admit::NeedKeyframe) => {
+                Some(Admit::NeedKeyframe(wanted)) => {
                     Counters::bump(&self.counters.dropped);
-                    want_keyframe = true;
+                    want_keyframe |= 1 << wanted.min(7);
                 }
                 Some(Admit::Drop) | None => Counters::bump(&self.counters.dropped),
             }
@@ -207,8 +215,8 @@ impl Router {
             let added = std::mem::replace(&mut p.subscribers, subscribers);
             p.subscribers.extend(added);
         }
-        if want_keyframe {
-            self.request_keyframe(from, now);
+        for wanted in (0..8).filter(|l| want_keyframe & (1 << l) != 0) {
+            self.request_keyframe(from, wanted, now);
         }
     }
 
@@ -216,9 +224,10 @@ impl Router {
     fn write_to(
         &mut self,
         sub: PeerId,
-        kind: MediaKind,
+        (kind, layer): (MediaKind, u8),
         params: &PayloadParams,
         packet: &RtpPacket,
+        now: Instant,
     ) -> Option<Admit> {
         let Peer { rtc, role, .. } = self.peers.get_mut(&sub)?;
         let Role::Subscriber(s) = role else {
@@ -228,8 +237,15 @@ impl Router {
             return None;
         }
         let track: &mut TrackOut = s.track_mut(kind)?;
-        let verdict = track.admit(*packet.seq_no, params.spec().codec, &packet.payload);
-        let Admit::Forward(seq) = verdict else {
+        let incoming = Incoming {
+            seq: *packet.seq_no,
+            layer,
+            timestamp: packet.header.timestamp,
+            codec: params.spec().codec,
+            payload: &packet.payload,
+        };
+        let verdict = track.admit(incoming, now);
+        let Admit::Forward(seq, timestamp) = verdict else {
             return Some(verdict);
         };
         let mid = track.mid;
@@ -253,7 +269,7 @@ impl Router {
         let write = RtpWrite::new(
             pt,
             seq.into(),
-            packet.header.timestamp,
+            timestamp,
             packet.timestamp,
             packet.payload.clone(),
         )
@@ -267,8 +283,8 @@ impl Router {
         Some(verdict)
     }
 
-    /// Send a PLI to a publisher's video track, at most once per [`KEYFRAME_REQUEST_INTERVAL`].
-    fn request_keyframe(&mut self, publisher: PeerId, now: Instant) {
+    /// Send a PLI to a publisher's video layer, at most once per [`KEYFRAME_REQUEST_INTERVAL`].
+    fn request_keyframe(&mut self, publisher: PeerId, layer: u8, now: Instant) {
         let Some(Peer {
             rtc,
             role: Role::Publisher(p),
@@ -277,21 +293,22 @@ impl Router {
         else {
             return;
         };
-        if p.last_keyframe_request
-            .is_some_and(|t| now.duration_since(t) < KEYFRAME_REQUEST_INTERVAL)
-        {
-            return;
-        }
-        let Some(mid) = p.mid_of(MediaKind::Video) else {
+        let Some(mid) = p.video_mid(layer) else {
             return;
         };
+        let Some(last) = p.last_keyframe_request.get_mut(usize::from(layer)) else {
+            return;
+        };
+        if last.is_some_and(|t| now.duration_since(t) < KEYFRAME_REQUEST_INTERVAL) {
+            return;
+        }
         let mut api = rtc.direct_api();
         let Some(rx) = api.stream_rx_by_mid(mid, None) else {
             return; // no video received yet: the first frame will be a keyframe anyway
         };
         rx.request_keyframe(KeyframeRequestKind::Pli);
-        p.last_keyframe_request = Some(now);
-        tracing::debug!(peer = publisher.0, "keyframe requested");
+        *last = Some(now);
+        tracing::debug!(peer = publisher.0, layer, "keyframe requested");
         self.drain(publisher, now);
     }
 }
@@ -303,6 +320,7 @@ fn on_event(
     event: Event,
     queue: &mut std::collections::VecDeque<Propagate>,
     counters: &Counters,
+    now: Instant,
 ) {
     match (&mut peer.role, event) {
         (Role::Publisher(p), Event::RtpPacket(packet)) => {
@@ -325,21 +343,29 @@ fn on_event(
                     track.kind
                 }
             };
-            if let Some(track) = p.tracks.iter_mut().find(|t| t.ssrc == Some(ssrc)) {
-                let seq = *packet.seq_no;
-                match track.highest_seq {
-                    Some(highest) if seq < highest => Counters::bump(&counters.late),
-                    _ => track.highest_seq = Some(seq),
-                }
+            let Some(track) = p.tracks.iter_mut().find(|t| t.ssrc == Some(ssrc)) else {
+                return;
+            };
+            let seq = *packet.seq_no;
+            match track.highest_seq {
+                Some(highest) if seq < highest => Counters::bump(&counters.late),
+                _ => track.highest_seq = Some(seq),
             }
             let pt = packet.header.payload_type;
             let Some(params) = peer.rtc.codec_config().find(|p| p.pt() == pt).copied() else {
                 Counters::bump(&counters.dropped);
                 return;
             };
+            track.info.last_packet = Some(now);
+            if kind == MediaKind::Video && params.spec().codec == Codec::Vp8 {
+                if let Some(size) = vp8_keyframe_size(&packet.payload) {
+                    track.info.size = Some(size);
+                }
+            }
             queue.push_back(Propagate::Rtp {
                 from: id,
                 kind,
+                layer: track.layer,
                 params,
                 packet,
             });
@@ -349,17 +375,28 @@ fn on_event(
             peer.connected = true;
             s.connected = true;
             tracing::debug!(peer = id.0, "subscriber connected");
-            if let (Some(publisher), true) = (s.publisher, s.want_video) {
-                queue.push_back(Propagate::Keyframe { publisher });
+            let layer = s.track_mut(MediaKind::Video).map(|t| t.target());
+            if let (Some(publisher), true, Some(layer)) = (s.publisher, s.want_video, layer) {
+                queue.push_back(Propagate::Keyframe { publisher, layer });
             }
         }
         (Role::Subscriber(s), Event::KeyframeRequest(req)) => {
-            let is_video = s
+            let layer = s
                 .tracks
                 .iter()
-                .any(|t| t.mid == req.mid && t.kind == MediaKind::Video);
-            if let (Some(publisher), true) = (s.publisher, is_video) {
-                queue.push_back(Propagate::Keyframe { publisher });
+                .find(|t| t.mid == req.mid && t.kind == MediaKind::Video)
+                .map(|t| t.layer());
+            if let (Some(publisher), Some(layer)) = (s.publisher, layer) {
+                queue.push_back(Propagate::Keyframe { publisher, layer });
+            }
+        }
+        (Role::Subscriber(s), Event::MediaEgressStats(stats)) => {
+            let video = s
+                .tracks
+                .iter()
+                .any(|t| t.mid == stats.mid && t.kind == MediaKind::Video);
+            if let (true, Some(loss)) = (video, stats.loss) {
+                s.layers.on_report(now, loss);
             }
         }
         (_, Event::IceConnectionStateChange(IceConnectionState::Disconnected)) => {

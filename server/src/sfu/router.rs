@@ -18,6 +18,7 @@ use str0m::net::{Protocol, Transmit};
 use str0m::Candidate;
 
 use super::event::SfuEvent;
+use super::layers::{LayerChoice, LayerInfo, MAX_LAYERS};
 use super::peer::{new_rtc, Peer, PeerId, Publisher, Role, Subscriber, TrackIn};
 use super::pump::Propagate;
 use super::stats::Counters;
@@ -29,7 +30,7 @@ pub(crate) struct Router {
     pub(crate) peers: HashMap<PeerId, Peer>,
     next_id: u64,
     streams: HashMap<String, PeerId>,
-    subscriptions: HashMap<String, PeerId>,
+    pub(crate) subscriptions: HashMap<String, PeerId>,
     /// (protocol, remote address) → peer, learnt from a STUN request the peer accepted.
     pub(crate) routes: HashMap<(Protocol, SocketAddr), PeerId>,
     /// Our ICE ufrag → peer: where a STUN request from a new address goes (see `demux.rs`).
@@ -51,6 +52,8 @@ pub(crate) struct Router {
     candidates: Vec<Candidate>,
     /// Reused list of peer ids for sweeps and timer passes.
     pub(crate) scratch: Vec<PeerId>,
+    /// When subscribers' simulcast layers are next reconsidered (`simulcast.rs`).
+    pub(crate) next_retarget: Option<Instant>,
 }
 
 impl Router {
@@ -77,6 +80,7 @@ impl Router {
             cert,
             candidates,
             scratch: Vec::new(),
+            next_retarget: None,
         }
     }
 
@@ -129,7 +133,7 @@ impl Router {
             stream_id: stream_id.clone(),
             tracks: Vec::new(),
             subscribers: Vec::new(),
-            last_keyframe_request: None,
+            last_keyframe_request: [None; MAX_LAYERS],
         });
         let (id, answer) = self.accept(offer, role, now)?;
         let has_tracks =
@@ -158,6 +162,13 @@ impl Router {
             return Err(SfuError::SubscriptionExists);
         }
         let publisher = *self.streams.get(stream_id).ok_or(SfuError::UnknownStream)?;
+        let layers = match self.peers.get(&publisher) {
+            Some(Peer {
+                role: Role::Publisher(p),
+                ..
+            }) => p.layers().1,
+            _ => 1,
+        };
         let role = Role::Subscriber(Subscriber {
             subscription_id: subscription_id.clone(),
             publisher: Some(publisher),
@@ -165,6 +176,7 @@ impl Router {
             want_audio: audio,
             want_video: video,
             tracks: Vec::new(),
+            layers: LayerChoice::new(layers),
         });
         let (id, answer) = self.accept(offer, role, now)?;
         let has_tracks =
@@ -253,19 +265,21 @@ impl Router {
         };
         sub.want_audio = audio;
         sub.want_video = video;
-        let mut video_resumed = false;
+        let mut video_resumed = None;
         for track in &mut sub.tracks {
             let on = match track.kind {
                 MediaKind::Audio => audio,
                 MediaKind::Video => video,
             };
-            video_resumed |= track.set_enabled(on) && track.kind == MediaKind::Video;
-        }
-        if video_resumed && sub.connected {
-            if let Some(publisher) = sub.publisher {
-                self.queue.push_back(Propagate::Keyframe { publisher });
-                self.process_queue(now);
+            if track.set_enabled(on) && track.kind == MediaKind::Video {
+                video_resumed = Some(track.target());
             }
+        }
+        if let (Some(layer), true, Some(publisher)) = (video_resumed, sub.connected, sub.publisher)
+        {
+            self.queue
+                .push_back(Propagate::Keyframe { publisher, layer });
+            self.process_queue(now);
         }
         Ok(())
     }
@@ -358,12 +372,23 @@ fn record_tracks(rtc: &str0m::Rtc, offer: &str, role: &mut Role) {
         };
         let (kind, direction) = (media.kind(), media.direction());
         match role {
-            Role::Publisher(p) if direction.is_receiving() => p.tracks.push(TrackIn {
-                mid,
-                kind,
-                ssrc: None,
-                highest_seq: None,
-            }),
+            Role::Publisher(p) if direction.is_receiving() => {
+                // Video m-lines are simulcast layers, best first; beyond the last one they are
+                // received and never forwarded.
+                let earlier = p.tracks.iter().filter(|t| t.kind == kind).count();
+                let layer = match kind {
+                    MediaKind::Audio => 0,
+                    MediaKind::Video => earlier.min(usize::from(u8::MAX)) as u8,
+                };
+                p.tracks.push(TrackIn {
+                    mid,
+                    kind,
+                    ssrc: None,
+                    highest_seq: None,
+                    layer,
+                    info: LayerInfo::default(),
+                })
+            }
             Role::Subscriber(s) if direction.is_sending() => {
                 let on = match kind {
                     MediaKind::Audio => s.want_audio,

@@ -7,4 +7,5 @@ mod forwarding;
 mod keyframes;
 mod loss;
 mod sim;
+mod simulcast;
 mod vp8_payload;

@@ -56,8 +56,12 @@ pub(super) struct SimPeer {
     pending: Option<SdpPendingOffer>,
     pub connected: bool,
     video_mid: Option<Mid>,
+    /// Every video m-line, in the offer's order: simulcast layers, best first (publishers).
+    video_mids: Vec<Mid>,
     /// RTP payloads received (subscribers), in arrival order.
     pub received: Vec<Vec<u8>>,
+    /// Sequence number and timestamp of each video packet received, in arrival order.
+    pub received_video: Vec<(u64, u32)>,
     /// Keyframe requests received (publishers).
     pub keyframe_requests: u32,
     /// Percent of the SFU's datagrams to this peer that are lost (seeded).
@@ -71,6 +75,9 @@ pub(super) struct SimPeer {
     seq: u64,
     frame: u32,
     force_keyframe: bool,
+    /// Per simulcast layer: the next sequence number, and whether a keyframe was asked for.
+    layer_seq: Vec<u64>,
+    layer_keyframe: Vec<bool>,
 }
 
 impl Sim {
@@ -115,13 +122,15 @@ impl Sim {
             .build(self.now);
         rtc.add_local_candidate(Candidate::host(addr, "udp").expect("a host candidate"));
         let mut change = rtc.sdp_api();
-        let mut video_mid = None;
+        let mut video_mids = Vec::new();
         for (kind, dir) in lines {
             let mid = change.add_media(*kind, *dir, None, None, None);
             if *kind == MediaKind::Video {
-                video_mid = Some(mid);
+                video_mids.push(mid);
             }
         }
+        let video_mid = video_mids.first().copied();
+        let layers = video_mids.len();
         let (offer, pending) = change.apply().expect("an offer");
         self.peers.push(SimPeer {
             rtc,
@@ -129,7 +138,9 @@ impl Sim {
             pending: Some(pending),
             connected: false,
             video_mid,
+            video_mids,
             received: Vec::new(),
+            received_video: Vec::new(),
             keyframe_requests: 0,
             downlink_loss: 0,
             uplink_loss: 0,
@@ -139,6 +150,8 @@ impl Sim {
             seq: 1,
             frame: 0,
             force_keyframe: true,
+            layer_seq: vec![1; layers],
+            layer_keyframe: vec![true; layers],
         });
         (self.peers.len() - 1, offer.to_sdp_string())
     }
@@ -168,6 +181,29 @@ impl Sim {
             .expect("publish");
         self.answer(i, &answer);
         i
+    }
+
+    /// Publish audio and `layers` video m-lines (simulcast, best first) as `stream_id`.
+    pub fn publish_simulcast(&mut self, stream_id: &str, layers: usize) -> usize {
+        let mut lines = vec![(MediaKind::Audio, Direction::SendOnly)];
+        lines.extend((0..layers).map(|_| (MediaKind::Video, Direction::SendOnly)));
+        let (i, offer) = self.offer(&lines);
+        let answer = self
+            .router
+            .publish(stream_id.into(), &offer, self.now)
+            .expect("publish");
+        self.answer(i, &answer);
+        i
+    }
+
+    /// Simulcast publisher `i` writes `frames` frames on every layer at `fps` (layer `l` is
+    /// 640x480 halved `l` times).
+    pub fn send_simulcast_frames(&mut self, i: usize, frames: u32, fps: u32) {
+        for _ in 0..frames {
+            let now = self.now;
+            self.peers[i].write_simulcast_frame(now);
+            self.run(Duration::from_secs(1) / fps);
+        }
     }
 
     /// Subscribe to `stream_id` as `id`, forwarding both kinds; returns the subscriber's index.
@@ -335,10 +371,24 @@ impl SimPeer {
                 }
                 Ok(Output::Transmit(t)) => self.outbox.push(t.contents.to_vec()),
                 Ok(Output::Event(Event::Connected)) => self.connected = true,
-                Ok(Output::Event(Event::RtpPacket(p))) => self.received.push(p.payload.to_vec()),
-                Ok(Output::Event(Event::KeyframeRequest(_))) => {
+                Ok(Output::Event(Event::RtpPacket(p))) => {
+                    if Some(p.header.payload_type)
+                        == self
+                            .rtc
+                            .codec_config()
+                            .find(|c| c.spec().codec == Codec::Vp8)
+                            .map(|c| c.pt())
+                    {
+                        self.received_video.push((*p.seq_no, p.header.timestamp));
+                    }
+                    self.received.push(p.payload.to_vec());
+                }
+                Ok(Output::Event(Event::KeyframeRequest(req))) => {
                     self.keyframe_requests += 1;
                     self.force_keyframe = true;
+                    if let Some(l) = self.video_mids.iter().position(|m| *m == req.mid) {
+                        self.layer_keyframe[l] = true;
+                    }
                 }
                 Ok(Output::Event(_)) => {}
                 Err(_) => break,
@@ -380,6 +430,70 @@ impl SimPeer {
         self.frame += 1;
         sent
     }
+}
+
+impl SimPeer {
+    /// One synthetic frame on every simulcast layer, each layer's keyframes when asked and every 30th.
+    fn write_simulcast_frame(&mut self, now: Instant) {
+        let pt = self
+            .rtc
+            .codec_config()
+            .find(|p| p.spec().codec == Codec::Vp8)
+            .expect("VP8 negotiated")
+            .pt();
+        for layer in 0..self.video_mids.len() {
+            let keyframe =
+                std::mem::take(&mut self.layer_keyframe[layer]) || self.frame.is_multiple_of(30);
+            let size = (640u16 >> layer, 480u16 >> layer);
+            for i in 0..PACKETS_PER_FRAME {
+                let payload =
+                    vp8_layer_packet(layer as u8, self.frame, i, keyframe.then_some(size));
+                let seq = self.layer_seq[layer];
+                self.layer_seq[layer] += 1;
+                // Each layer has its own clock origin, as separate encoders' would.
+                let timestamp = self
+                    .frame
+                    .wrapping_mul(3000)
+                    .wrapping_add(layer as u32 * 1_000_000);
+                let write = RtpWrite::new(pt, seq.into(), timestamp, now, payload)
+                    .marker(i == PACKETS_PER_FRAME - 1)
+                    .nackable(true);
+                let mid = self.video_mids[layer];
+                if let Some(tx) = self.rtc.direct_api().stream_tx_by_mid(mid, None) {
+                    tx.write_rtp(write);
+                }
+            }
+        }
+        self.drain(now);
+        self.frame += 1;
+    }
+}
+
+/// The layer a packet written by [`SimPeer::write_simulcast_frame`] belongs to, and whether it starts
+/// a keyframe.
+pub(super) fn simulcast_layer(payload: &[u8]) -> (u8, bool) {
+    (
+        payload[14],
+        payload[0] & 0x10 != 0 && payload[4] & 0x01 == 0,
+    )
+}
+
+/// A VP8 packet of one layer: descriptor, then on a keyframe's first packet the frame tag, start
+/// code and size RFC 6386 puts there; then the layer, frame and index.
+fn vp8_layer_packet(layer: u8, frame: u32, index: u16, key_size: Option<(u16, u16)>) -> Vec<u8> {
+    let picture_id = (frame & 0x7fff) as u16 | 0x8000;
+    let mut payload = vec![if index == 0 { 0x90 } else { 0x80 }, 0x80];
+    payload.extend_from_slice(&picture_id.to_be_bytes());
+    let (w, h) = key_size.unwrap_or((0, 0));
+    payload.push(if key_size.is_some() { 0x00 } else { 0x01 });
+    payload.extend_from_slice(&[0, 0, 0x9d, 0x01, 0x2a]);
+    payload.extend_from_slice(&w.to_le_bytes());
+    payload.extend_from_slice(&h.to_le_bytes());
+    payload.push(layer);
+    payload.extend_from_slice(&frame.to_be_bytes());
+    payload.extend_from_slice(&index.to_be_bytes());
+    payload.extend((0..200u16).map(|b| (b as u8) ^ (frame as u8)));
+    payload
 }
 
 /// How many of `sent` arrived in `received` (each payload is unique).
