@@ -84,3 +84,68 @@ async fn each_subscriber_decodes_the_layer_its_view_asks_for() {
     assert!(got >= 24, "{got} frames in 2 s of 15 fps");
     publisher.unpublish().await;
 }
+
+/// Waits until the publisher encodes exactly `layers` (bit per layer), or fails after 10 s.
+async fn wait_layers_sent(publisher: &otter_rtc::Publisher, layers: u8, what: &str) {
+    let start = Instant::now();
+    loop {
+        let stats = publisher.stats();
+        if stats.layers_sent == layers {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{what}: layers sent {:#05b}, wanted {layers:#05b}",
+            stats.layers_sent
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn layers_nobody_receives_are_paused_at_the_publisher() {
+    let server = TestServer::start().await;
+    let sid = server.new_session_id();
+    let publisher_client = server.client(&sid, Role::Publisher, "pub").await;
+    let mut viewer = server.client(&sid, Role::Subscriber, "viewer").await;
+    let props = PublisherProperties {
+        video_source: VideoSourceChoice::TestPattern,
+        audio_source: AudioSourceChoice::Tone(440.0),
+        resolution: (640, 480),
+        frame_rate: 15,
+        ..Default::default()
+    };
+    let publisher = publisher_client
+        .session
+        .publish(props)
+        .await
+        .expect("publishes");
+    // Nobody watches: only the quarter layer goes (it keeps the stream alive and starts viewers fast).
+    wait_layers_sent(&publisher, 0b100, "no subscriber").await;
+
+    let stream = viewer
+        .wait("stream_created", |e| match e {
+            SessionEvent::StreamCreated(s) => Some(s.stream.clone()),
+            _ => None,
+        })
+        .await;
+    let small_view = SubscriberProperties {
+        preferred_resolution: Some((320, 240)),
+        ..Default::default()
+    };
+    let sub = viewer
+        .session
+        .subscribe(&stream, small_view)
+        .await
+        .expect("subscribes");
+    wait_layers_sent(&publisher, 0b110, "a 320x240 view").await;
+    wait_size(&sub, (320, 240), "the half layer, resumed on a keyframe").await;
+
+    sub.set_preferred_resolution(None);
+    wait_layers_sent(&publisher, 0b101, "a full-size view").await;
+    wait_size(&sub, (640, 480), "the full layer, resumed on a keyframe").await;
+
+    sub.unsubscribe().await;
+    wait_layers_sent(&publisher, 0b100, "the viewer left").await;
+    publisher.unpublish().await;
+}

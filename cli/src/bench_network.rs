@@ -25,10 +25,11 @@ use crate::netlab::NetLab;
 #[derive(Args)]
 pub struct BenchNetworkArgs {
     /// Scenarios to run (comma-separated): open, uplink-120k, uplink-500k, step, loss-5, udp-blocked,
-    /// rtt-40, loss-5-rtt-100.
+    /// rtt-40, loss-5-rtt-100, simulcast (two subscribers, one behind a 400 kbit/s downlink; Otter
+    /// only: Chromium publishes one layer through WHIP).
     #[arg(
         long,
-        default_value = "open,uplink-120k,uplink-500k,step,loss-5,udp-blocked,rtt-40,loss-5-rtt-100"
+        default_value = "open,uplink-120k,uplink-500k,step,loss-5,udp-blocked,rtt-40,loss-5-rtt-100,simulcast"
     )]
     scenarios: String,
     /// Seconds each scenario measures (the step scenario takes 40 whatever this says).
@@ -165,7 +166,7 @@ struct Seen {
 pub async fn run(args: BenchNetworkArgs) -> anyhow::Result<ExitCode> {
     let wanted: Vec<&str> = args.scenarios.split(',').map(str::trim).collect();
     for name in &wanted {
-        if !SCENARIOS.iter().any(|s| s.name == *name) {
+        if !SCENARIOS.iter().any(|s| s.name == *name) && *name != "simulcast" {
             bail!("unknown scenario {name}");
         }
     }
@@ -186,6 +187,13 @@ pub async fn run(args: BenchNetworkArgs) -> anyhow::Result<ExitCode> {
                 tracing::error!(scenario = scenario.name, publisher = who.name(), "{e:#}");
                 failed = true;
             }
+        }
+    }
+    if wanted.contains(&"simulcast") {
+        let exe = args.publisher_exe.as_deref();
+        if let Err(e) = crate::bench_simulcast::run(args.seconds, exe).await {
+            tracing::error!(scenario = "simulcast", "{e:#}");
+            failed = true;
         }
     }
     Ok(if failed {
@@ -392,7 +400,7 @@ async fn watch(
 }
 
 /// The W3C freeze rule over inter-frame gaps: (count, total seconds, longest seconds).
-fn freezes(times: &[f64]) -> (usize, f64, f64) {
+pub(crate) fn freezes(times: &[f64]) -> (usize, f64, f64) {
     let (mut count, mut total, mut longest) = (0, 0.0, 0.0f64);
     let mut mean: f64 = 1.0 / 30.0;
     for w in times.windows(2) {

@@ -43,6 +43,9 @@ pub struct JoinArgs {
     /// Video codec to publish with.
     #[arg(long, default_value = "vp8", value_parser = ["vp8", "h264"])]
     pub codec: String,
+    /// Publish VP8 video as one layer instead of simulcast (full, half and quarter size).
+    #[arg(long)]
+    pub no_simulcast: bool,
     /// The published stream's name.
     #[arg(long, default_value = "")]
     pub name: String,

@@ -24,6 +24,7 @@ pub fn publisher_properties(args: &JoinArgs) -> anyhow::Result<Option<PublisherP
         name: args.name.clone(),
         frame_rate: args.fps,
         video_bitrate: args.video_bitrate,
+        simulcast: !args.no_simulcast,
         ..Default::default()
     };
     match video_kind {

@@ -6,6 +6,7 @@ mod bench_fanout_receivers;
 mod bench_join;
 mod bench_media;
 mod bench_network;
+mod bench_simulcast;
 mod bench_soak;
 mod bench_support;
 mod event_json;

@@ -77,6 +77,11 @@ impl NetLab {
         )?;
         self.in_ns("ip", &["link", "set", peer, "up"])?;
         self.in_ns("ip", &["link", "set", "lo", "up"])?;
+        // Other labs' host addresses are this host's too: reachable through it.
+        self.in_ns(
+            "ip",
+            &["route", "add", "default", "via", &self.host_ip.to_string()],
+        )?;
         Ok(())
     }
 
@@ -103,6 +108,13 @@ impl NetLab {
     pub fn shape_uplink(&self, kbit: u32) -> anyhow::Result<()> {
         let dev = self.ns_if.clone();
         self.shape(kbit, |args| self.in_ns("tc", args), &dev)
+    }
+
+    /// Caps what the namespace receives (its downlink) at `kbit` kbit/s; 0 removes the cap.
+    #[allow(dead_code)] // used by `bench network`'s simulcast scenario, not by the tests including this
+    pub fn shape_downlink(&self, kbit: u32) -> anyhow::Result<()> {
+        let dev = self.host_if.clone();
+        self.shape(kbit, |args| run("tc", args), &dev)
     }
 
     /// A token bucket with a queue of at most 400 ms at the rate, as a home router's or a phone

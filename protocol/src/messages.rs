@@ -167,6 +167,15 @@ pub enum ServerMessage {
         /// The stream muted, for a single-stream mute.
         stream_id: Option<StreamId>,
     },
+    /// Which of this client's simulcast stream's video layers some subscriber receives (bit `l` =
+    /// layer `l`, 0 the best; the lowest is always set): the publisher may pause the others. Sent on a
+    /// change and every few seconds.
+    LayersWanted {
+        /// The stream (this client's).
+        stream_id: StreamId,
+        /// The layers wanted.
+        layers: u8,
+    },
     /// Answer to a request with an `id`.
     Reply {
         /// The request's `id`.

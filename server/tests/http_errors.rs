@@ -104,10 +104,13 @@ async fn an_answer_given_before_the_body_was_read_closes_the_connection() {
         }
     };
     // Refused from its headers (no credentials): the body is still on the wire.
-    let refused = Request::post(format!("/v2/project/4711/session/{}/signal", session.as_str()))
-        .header(header::CONTENT_TYPE, "text/plain")
-        .body(Body::from("x".repeat(10_000)))
-        .unwrap();
+    let refused = Request::post(format!(
+        "/v2/project/4711/session/{}/signal",
+        session.as_str()
+    ))
+    .header(header::CONTENT_TYPE, "text/plain")
+    .body(Body::from("x".repeat(10_000)))
+    .unwrap();
     let (status, close) = connection_header(refused).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(close.as_ref().map(|v| v.as_bytes()), Some(&b"close"[..]));

@@ -49,6 +49,10 @@ pub struct PublisherStats {
     /// The video bitrate the encoder runs at now: the app's bitrate or cap, or less when the estimate
     /// is lower.
     pub video_bitrate_bps: u32,
-    /// The width, height and frame rate sent now (smaller than captured when the link is thin).
+    /// The width, height and frame rate sent now (smaller than captured when the link is thin); of a
+    /// simulcast publisher, its best layer sent.
     pub sent_format: Option<(u32, u32, u32)>,
+    /// The simulcast layers encoded now, bit `l` = layer `l` (0 the full size; a single-layer
+    /// publisher shows 1): a layer no subscriber receives, or that the uplink cannot carry, is paused.
+    pub layers_sent: u8,
 }

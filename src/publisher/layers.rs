@@ -1,7 +1,8 @@
 //! Simulcast on the publisher: the video goes out as up to [`MAX_LAYERS`] layers — full size, ½, ¼ —
 //! each its own encoder and m-line (best first), so the server can give every subscriber the one its
 //! view and downlink suit. The congestion controller's rung pauses the layers above it: on a thin
-//! uplink the full layer goes first, and the bitrate is shared among the layers still sent.
+//! uplink the full layer goes first; the lower layers sent get a thumbnail's bitrate and the best one
+//! the rest.
 
 use otter_media::VideoFrame;
 use otter_media::{video_encoder, EncodedFrame, VideoCodec, VideoEncoder, VideoEncoderSettings};
@@ -29,12 +30,75 @@ pub(crate) fn layer_count(
         .max(1)
 }
 
-/// The share of `video_bps` for layer `layer` when layers `top..n` are sent: each layer gets twice the
-/// next smaller one's (a quarter of the pixels costs about half the bits for the same look).
-pub(crate) fn layer_bitrate(video_bps: u32, layer: usize, top: usize, n: usize) -> u32 {
-    let weight = |l: usize| 1u64 << (n - 1 - l);
-    let total: u64 = (top..n).map(weight).sum();
-    (u64::from(video_bps) * weight(layer) / total.max(1)) as u32
+/// Bits per pixel a lower layer aims at: as the best layer's default (a thumbnail cannot spare its
+/// bits: below this, a busy picture drops frames).
+const LOWER_LAYER_BPP: f64 = 0.1;
+/// No lower layer takes more than this share of the whole, so the best layer keeps most of it.
+const LOWER_LAYER_SHARE: f64 = 0.2;
+
+/// The bitrate for layer `layer` when the layers in `sent` (bit per layer) share `video_bps` and the
+/// full picture is `width`×`height` at `fps`: each lower layer gets what a picture of its size needs
+/// (at most 20 % each), the best layer sent the rest (as libwebrtc serves its lower layers first).
+pub(crate) fn layer_bitrate(
+    video_bps: u32,
+    layer: usize,
+    sent: u8,
+    (width, height, fps): (u32, u32, u32),
+) -> u32 {
+    let top = sent.trailing_zeros() as usize;
+    let lower = |l: usize| {
+        let pixels = f64::from((width >> l) * (height >> l));
+        let wanted = pixels * f64::from(fps) * LOWER_LAYER_BPP;
+        wanted.min(f64::from(video_bps) * LOWER_LAYER_SHARE) as u32
+    };
+    if layer != top {
+        return lower(layer);
+    }
+    let others: u32 = (top + 1..MAX_LAYERS)
+        .filter(|l| sent & (1 << l) != 0)
+        .map(lower)
+        .sum();
+    video_bps.saturating_sub(others)
+}
+
+/// Whether layer `l` of `n` is encoded when the congestion rung allows layers `first..n` and
+/// `paused` (bit per layer) are the ones no subscriber wants: the lowest always is (cheap, and it keeps
+/// the stream alive), and a wanted layer above the rung is stood in for by the rung's top layer.
+pub(crate) fn layer_sent(l: usize, first: usize, n: usize, paused: u8) -> bool {
+    let wanted = |k: usize| paused & (1 << k) == 0;
+    l >= first && (wanted(l) || l == n - 1 || (l == first && (0..first).any(wanted)))
+}
+
+/// Follows the server's word on which of `stream_id`'s layers are wanted (`layers_wanted` in the
+/// session state), into `switches.layers_paused`. Runs until the session ends.
+pub(crate) async fn follow_wanted_layers(
+    session: crate::Session,
+    stream_id: otter_protocol::StreamId,
+    layers: usize,
+    switches: std::sync::Arc<super::pipeline::Switches>,
+) {
+    let all = ((1u16 << layers) - 1) as u8;
+    let mut state = session.watch_state();
+    loop {
+        let wanted = state
+            .borrow_and_update()
+            .layers_wanted
+            .iter()
+            .find(|(id, _)| *id == stream_id)
+            .map(|(_, layers)| *layers);
+        if let Some(wanted) = wanted {
+            let paused = all & !wanted;
+            let before = switches
+                .layers_paused
+                .swap(paused, std::sync::atomic::Ordering::Relaxed);
+            if before != paused {
+                tracing::debug!(wanted, "simulcast layers wanted changed");
+            }
+        }
+        if state.changed().await.is_err() {
+            return;
+        }
+    }
 }
 
 /// One layer's encoder and where its frames go.
@@ -44,6 +108,8 @@ pub(crate) struct LayerEncoder {
     pub format: (u32, u32, u32),
     pub bitrate_bps: u32,
     pub out: mpsc::Sender<EncodedFrame>,
+    /// Not encoded last frame (paused): the next one it encodes is a keyframe.
+    pub idle: bool,
 }
 
 impl LayerEncoder {
@@ -53,6 +119,7 @@ impl LayerEncoder {
             format: (0, 0, 0),
             bitrate_bps: 0,
             out,
+            idle: false,
         }
     }
 
@@ -141,13 +208,35 @@ mod tests {
     }
 
     #[test]
-    fn the_bitrate_is_shared_four_two_one_among_the_layers_sent() {
-        assert_eq!(layer_bitrate(700_000, 0, 0, 3), 400_000);
-        assert_eq!(layer_bitrate(700_000, 1, 0, 3), 200_000);
-        assert_eq!(layer_bitrate(700_000, 2, 0, 3), 100_000);
-        // The full layer paused: the other two share it all.
-        assert_eq!(layer_bitrate(300_000, 1, 1, 3), 200_000);
-        assert_eq!(layer_bitrate(300_000, 2, 1, 3), 100_000);
-        assert_eq!(layer_bitrate(300_000, 0, 0, 1), 300_000);
+    fn unwanted_layers_pause_but_the_lowest_and_the_rungs_top_stand_in() {
+        // Nobody wants the full or half layer: only the quarter goes.
+        let sent = |first, paused| {
+            (0..3)
+                .map(|l| layer_sent(l, first, 3, paused))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(sent(0, 0b011), [false, false, true]);
+        assert_eq!(sent(0, 0b000), [true, true, true]);
+        assert_eq!(sent(0, 0b010), [true, false, true]);
+        // The full layer is wanted but the uplink only carries from the half one down: half stands in.
+        assert_eq!(sent(1, 0b010), [false, true, true]);
+        assert_eq!(sent(1, 0b011), [false, false, true]);
+        assert!(layer_sent(0, 0, 1, 0b1), "a single layer is always sent");
+    }
+
+    #[test]
+    fn lower_layers_get_a_thumbnails_rate_and_the_best_layer_the_rest() {
+        let vga = (640, 480, 30);
+        assert_eq!(layer_bitrate(920_000, 2, 0b111, vga), 57_600);
+        assert_eq!(layer_bitrate(920_000, 1, 0b111, vga), 184_000);
+        assert_eq!(layer_bitrate(920_000, 0, 0b111, vga), 678_400);
+        // A thin link: the lower layers are held to 20 % each.
+        assert_eq!(layer_bitrate(250_000, 2, 0b111, vga), 50_000);
+        assert_eq!(layer_bitrate(250_000, 1, 0b111, vga), 50_000);
+        assert_eq!(layer_bitrate(250_000, 0, 0b111, vga), 150_000);
+        // The full layer paused: the half one is the best sent and takes the rest.
+        assert_eq!(layer_bitrate(300_000, 1, 0b110, vga), 242_400);
+        // One layer: all of it.
+        assert_eq!(layer_bitrate(300_000, 0, 0b1, vga), 300_000);
     }
 }

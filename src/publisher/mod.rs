@@ -208,6 +208,7 @@ impl Publisher {
             audio_frames: s.audio_frames.load(Ordering::Relaxed),
             send_estimate_bps: s.send_estimate_bps.load(Ordering::Relaxed),
             video_bitrate_bps: s.video_bitrate_bps.load(Ordering::Relaxed),
+            layers_sent: s.layers_sent.load(Ordering::Relaxed),
             sent_format: match s.sent_format.load(Ordering::Relaxed) {
                 0 => None,
                 f => Some((

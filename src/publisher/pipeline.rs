@@ -5,7 +5,7 @@
 //! dropped and the next one is made a key frame, so receivers recover). Audio keeps every frame up to the
 //! capture queue's bound.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -21,7 +21,7 @@ use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 
 use super::congestion::Ladder;
-use super::layers::{layer_bitrate, Halvings, LayerEncoder, MAX_LAYERS};
+use super::layers::{layer_bitrate, layer_sent, Halvings, LayerEncoder, MAX_LAYERS};
 use crate::media::{VideoOutput, VideoSink};
 
 /// Encoded frames waiting for the network: about a quarter second at 30 fps.
@@ -36,6 +36,8 @@ pub(crate) struct PipelineStats {
     pub video_bitrate_bps: AtomicU32,
     /// The size and frame rate sent, `(width << 20) | (height << 8) | fps` (0 = nothing yet).
     pub sent_format: AtomicU64,
+    /// The simulcast layers encoded, bit per layer.
+    pub layers_sent: AtomicU8,
     pub frames_encoded: AtomicU64,
     pub frames_dropped: AtomicU64,
     pub keyframes: AtomicU64,
@@ -53,6 +55,8 @@ pub(crate) struct Switches {
     pub publish_audio: AtomicBool,
     /// A keyframe is wanted, per simulcast layer.
     pub keyframe_requested: [AtomicBool; MAX_LAYERS],
+    /// Simulcast layers no subscriber receives (bit per layer, from the server): not encoded.
+    pub layers_paused: AtomicU8,
     /// The most the app wants video to use (bits per second): its bitrate or cap, changed at runtime.
     /// The encoder runs at this or less, as the congestion controller allows.
     pub video_bitrate: AtomicU32,
@@ -148,14 +152,24 @@ pub(crate) fn spawn_video_encoder(
                 };
                 let mut pictures = Halvings::new(&frame);
                 let mut encoded_any = false;
-                for (l, layer) in layers.iter_mut().enumerate().skip(first) {
+                let paused = switches.layers_paused.load(Ordering::Relaxed);
+                let sent = (0..n)
+                    .filter(|&l| layer_sent(l, first, n, paused))
+                    .fold(0u8, |mask, l| mask | 1 << l);
+                let top = sent.trailing_zeros() as usize;
+                stats.layers_sent.store(sent, Ordering::Relaxed);
+                for (l, layer) in layers.iter_mut().enumerate() {
+                    if sent & (1 << l) == 0 {
+                        layer.idle = true;
+                        continue;
+                    }
                     let halvings = if n == 1 {
                         ladder.step.downscale
                     } else {
                         l as u32
                     };
                     let picture = pictures.get(halvings);
-                    if l == first {
+                    if l == top {
                         stats.sent_format.store(
                             (picture.width() as u64) << 20
                                 | (picture.height() as u64) << 8
@@ -163,7 +177,8 @@ pub(crate) fn spawn_video_encoder(
                             Ordering::Relaxed,
                         );
                     }
-                    let bitrate = layer_bitrate(ladder.video_bps, l, first, n);
+                    let full = (frame.width(), frame.height(), fps);
+                    let bitrate = layer_bitrate(ladder.video_bps, l, sent, full);
                     let Some((enc, fresh)) = layer.ready(codec, picture, fps, bitrate, settings)
                     else {
                         continue;
@@ -173,7 +188,7 @@ pub(crate) fn spawn_video_encoder(
                     match enc.encode(picture, key) {
                         Ok(Some(encoded)) => {
                             encoded_any = true;
-                            if encoded.keyframe && l == first {
+                            if encoded.keyframe && l == top {
                                 stats.keyframes.fetch_add(1, Ordering::Relaxed);
                             }
                             if layer.out.try_send(encoded).is_err() {

@@ -141,6 +141,15 @@ impl Running {
                 VideoCodec::Vp8 => PT_VP8,
                 VideoCodec::H264 => PT_H264,
             };
+            if tracks.video.len() > 1 {
+                self.tasks
+                    .push(tokio::spawn(super::layers::follow_wanted_layers(
+                        setup.session.clone(),
+                        setup.stream_id.clone(),
+                        tracks.video.len(),
+                        switches.clone(),
+                    )));
+            }
             for (layer, ((track, ssrc), rx)) in tracks.video.into_iter().zip(receivers).enumerate()
             {
                 self.tasks.push(tokio::spawn(pipeline::write_samples(

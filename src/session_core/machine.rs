@@ -515,6 +515,16 @@ impl SessionCore {
                     from,
                 }));
             }
+            ServerMessage::LayersWanted { stream_id, layers } => {
+                let state = &mut self.state;
+                let streams = &state.streams;
+                // Only streams still here: a long session's past streams are not kept.
+                state.layers_wanted.retain(|(id, _)| {
+                    *id != stream_id && streams.iter().any(|s| s.stream_id == *id)
+                });
+                state.layers_wanted.push((stream_id, layers));
+                self.dirty = true;
+            }
             ServerMessage::MuteForced { active, stream_id } => {
                 self.emit(SessionEvent::MuteForced(MuteForcedEvent {
                     session_id: self.session_id(),

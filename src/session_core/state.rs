@@ -1,7 +1,7 @@
 //! The client's view of a session, and how server news changes it.
 
 use otter_protocol::{
-    Connection, DisconnectReason, IceServer, Role, Stream, StreamDestroyedReason,
+    Connection, DisconnectReason, IceServer, Role, Stream, StreamDestroyedReason, StreamId,
 };
 
 use super::SessionStatus;
@@ -23,6 +23,9 @@ pub struct SessionState {
     /// `MAX_ICE_SERVERS`). Publishers and subscribers use them unless
     /// [`IceConfig::include_servers`](crate::IceConfig::include_servers) says otherwise.
     pub ice_servers: Vec<IceServer>,
+    /// For this client's simulcast streams: which video layers some subscriber receives (bit `l` =
+    /// layer `l`, 0 the best), as the server last said. The publisher pauses the others.
+    pub layers_wanted: Vec<(StreamId, u8)>,
 }
 
 /// A difference between two views, as events to report.

@@ -174,6 +174,7 @@ impl SessionActor {
             }
             Command::Rest(r) => self.rest_request(r),
             Command::MediaGone(gone) => self.media_gone(gone),
+            Command::LayersWanted { stream_id, layers } => self.layers_wanted(stream_id, layers),
             Command::MediaReady {
                 connection_id,
                 request,

@@ -129,6 +129,13 @@ pub enum Command {
     Rest(RestCommand),
     /// The SFU reports media that ended on its own (ICE failure, silence, never connected).
     MediaGone(MediaGone),
+    /// The SFU reports which of a simulcast stream's layers some subscriber wants.
+    LayersWanted {
+        /// The stream.
+        stream_id: StreamId,
+        /// Bit `l` = layer `l` (0 the best).
+        layers: u8,
+    },
     /// A media negotiation this actor started has finished (sent by the actor's own task).
     MediaReady {
         /// Who asked.

@@ -191,6 +191,21 @@ impl SessionActor {
         }
     }
 
+    /// Tells a simulcast stream's publisher which of its layers someone wants, so it can pause the
+    /// others.
+    pub(super) fn layers_wanted(&mut self, stream_id: StreamId, layers: u8) {
+        let Some(owner) = self
+            .stream(&stream_id)
+            .map(|s| s.connection.connection_id.clone())
+        else {
+            return;
+        };
+        self.send_to(
+            &owner,
+            &otter_protocol::ServerMessage::LayersWanted { stream_id, layers },
+        );
+    }
+
     /// Ends one of `from`'s subscriptions, here and at the SFU.
     pub(super) fn forget_subscription(&mut self, from: &ConnectionId, id: &SubscriptionId) {
         if let Some(m) = self.member_mut(from) {

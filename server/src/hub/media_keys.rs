@@ -37,6 +37,7 @@ fn parse(event: &SfuEvent) -> Option<(SessionId, MediaGone)> {
     let (key, stream) = match event {
         SfuEvent::PublisherGone(key) => (key, true),
         SfuEvent::SubscriberGone(key) => (key, false),
+        SfuEvent::LayersWanted { .. } => return None,
     };
     let (session, rest) = key.split_once(SEPARATOR)?;
     let session = SessionId::new(session).ok()?;
@@ -53,14 +54,28 @@ fn parse(event: &SfuEvent) -> Option<(SessionId, MediaGone)> {
 }
 
 /// Hands each SFU event to its session's actor, until the SFU stops.
+/// The session and command an SFU event becomes.
+fn route(event: &SfuEvent) -> Option<(SessionId, Command)> {
+    if let SfuEvent::LayersWanted { stream, layers } = event {
+        let (session, stream) = stream.split_once(SEPARATOR)?;
+        let command = Command::LayersWanted {
+            stream_id: StreamId::new(stream).ok()?,
+            layers: *layers,
+        };
+        return Some((SessionId::new(session).ok()?, command));
+    }
+    parse(event).map(|(session, gone)| (session, Command::MediaGone(gone)))
+}
+
+/// Hands each SFU event to its session's actor, until the SFU stops.
 pub async fn forward_sfu_events(hub: Hub, mut events: mpsc::Receiver<SfuEvent>) {
     while let Some(event) = events.recv().await {
-        let Some((session, gone)) = parse(&event) else {
+        let Some((session, command)) = route(&event) else {
             tracing::debug!(?event, "SFU event for no session");
             continue;
         };
-        // A session that has ended already has nothing left to clean up.
-        hub.send(&session, Command::MediaGone(gone), false).await;
+        // A session that has ended already has nothing left to clean up or tell.
+        hub.send(&session, command, false).await;
     }
 }
 
@@ -94,8 +109,17 @@ mod tests {
         let key = subscription_key(&session, &c, &s);
         assert_eq!(
             parse(&SfuEvent::SubscriberGone(key)),
-            Some((session, MediaGone::Subscription(c, s)))
+            Some((session.clone(), MediaGone::Subscription(c, s)))
         );
         assert_eq!(parse(&SfuEvent::PublisherGone("no-separator".into())), None);
+        let wanted = SfuEvent::LayersWanted {
+            stream: stream_key(&session, &StreamId::new("abc-1").unwrap()),
+            layers: 0b101,
+        };
+        assert!(matches!(
+            route(&wanted),
+            Some((s, Command::LayersWanted { stream_id, layers: 0b101 }))
+                if s == session && stream_id.as_str() == "abc-1"
+        ));
     }
 }

@@ -1,6 +1,7 @@
 //! What the SFU tells the rest of the server on its own initiative: media that died without anyone
-//! asking (ICE failed, the peer went silent, it never connected). The hub turns these into
-//! `stream_destroyed(media_stopped)` and clean-up, so no stream stays announced without media.
+//! asking (ICE failed, the peer went silent, it never connected), which the hub turns into
+//! `stream_destroyed(media_stopped)` and clean-up, so no stream stays announced without media; and which
+//! simulcast layers are wanted, which the hub passes to the publisher.
 
 use tokio::sync::mpsc;
 
@@ -15,6 +16,14 @@ pub enum SfuEvent {
     /// A subscriber's peer is gone (its own failure, or its publisher's); the key given to
     /// [`super::Sfu::subscribe`].
     SubscriberGone(String),
+    /// Which of a simulcast publisher's video layers some subscriber wants (bit `l` = layer `l`, 0 the
+    /// best); the publisher may pause the others. Sent on a change and every few seconds.
+    LayersWanted {
+        /// The key given to [`super::Sfu::publish`].
+        stream: String,
+        /// The layers wanted; the lowest is always among them.
+        layers: u8,
+    },
 }
 
 /// The sending side, kept by the media task.

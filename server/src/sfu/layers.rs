@@ -3,7 +3,8 @@
 //! A publisher may send its video as up to [`MAX_LAYERS`] layers, one m-line each, in the offer's
 //! order: full size, ½, ¼ (layer 0 is the best). Each subscriber receives one, chosen here from two
 //! caps: the size its view shows (`preferred_resolution`: the smallest layer at least that tall) and
-//! what its downlink carries (lowered a layer when its receiver reports show heavy loss, raised again
+//! what its downlink carries (lowered a layer when its receiver reports show heavy loss or, three in a
+//! row, a round trip grown by a standing queue, then held there while the queue drains; raised again
 //! after a clean spell that doubles each time the raise fails, so a link that cannot take the better
 //! layer is not hammered). Only layers that are arriving count. Sans-IO: time is an argument.
 
@@ -18,6 +19,18 @@ const LIVE_WINDOW: Duration = Duration::from_millis(1_500);
 const STEP_DOWN_LOSS: f32 = 0.10;
 /// Below this share a report counts as clean.
 const CLEAN_LOSS: f32 = 0.02;
+/// A round trip this much over the lowest seen means a queue on the path: the link is full before it
+/// drops anything (a home router's buffer holds hundreds of milliseconds).
+const QUEUE_DELAY: Duration = Duration::from_millis(200);
+/// Reports in a row that must show the queue before it counts as standing: a keyframe's burst (a
+/// layer switch brings one) queues for a second or two on a thin link and drains by itself.
+const QUEUED_REPORTS: u8 = 3;
+/// How much the lowest round trip may creep up per report, so a longer route is learnt in time.
+const BASE_RTT_CREEP: Duration = Duration::from_millis(2);
+/// After a step down, overload is not judged for this long: the queue the better layer built drains
+/// (at a 400 ms buffer, the reports of the next seconds still show it), and stepping again on it would
+/// overshoot to the worst layer.
+const STEP_HOLD: Duration = Duration::from_secs(4);
 /// Clean time before the first try of a better layer, and the most a failed try makes it wait.
 const FIRST_PROBE_WAIT: Duration = Duration::from_secs(8);
 const MAX_PROBE_WAIT: Duration = Duration::from_secs(64);
@@ -52,6 +65,12 @@ pub(crate) struct LayerChoice {
     clean_since: Option<Instant>,
     probe_wait: Duration,
     last_raise: Option<Instant>,
+    /// No further step down before this.
+    hold_until: Option<Instant>,
+    /// The lowest round trip seen (creeping up slowly).
+    base_rtt: Option<Duration>,
+    /// Reports in a row that showed a standing queue.
+    queued_reports: u8,
 }
 
 impl LayerChoice {
@@ -64,6 +83,9 @@ impl LayerChoice {
             clean_since: None,
             probe_wait: FIRST_PROBE_WAIT,
             last_raise: None,
+            hold_until: None,
+            base_rtt: None,
+            queued_reports: 0,
         }
     }
 
@@ -79,22 +101,38 @@ impl LayerChoice {
     }
 
     /// A receiver report for the video this subscriber receives: `loss` is the share of packets lost
-    /// since the last one.
-    pub(crate) fn on_report(&mut self, now: Instant, loss: f32) {
-        let lowest = self.lowest;
-        if loss >= STEP_DOWN_LOSS {
+    /// since the last one, `rtt` the round trip it measured.
+    pub(crate) fn on_report(&mut self, now: Instant, loss: f32, rtt: Option<Duration>) {
+        if let Some(rtt) = rtt {
+            self.base_rtt = Some(self.base_rtt.map_or(rtt, |b| rtt.min(b + BASE_RTT_CREEP)));
+        }
+        let queued = matches!((rtt, self.base_rtt), (Some(r), Some(b)) if r.saturating_sub(b) >= QUEUE_DELAY);
+        // Two in a row: one long round trip can be a busy receiver, not the link.
+        self.queued_reports = if queued {
+            self.queued_reports.saturating_add(1)
+        } else {
+            0
+        };
+        if loss >= STEP_DOWN_LOSS || self.queued_reports >= QUEUED_REPORTS {
             self.clean_since = None;
-            if self.link_cap < lowest {
-                self.link_cap += 1;
-                let failed = self
-                    .last_raise
-                    .is_some_and(|t| now.saturating_duration_since(t) < FAILED_PROBE);
-                self.probe_wait = match failed {
-                    true => (self.probe_wait * 2).min(MAX_PROBE_WAIT),
-                    false => FIRST_PROBE_WAIT,
-                };
-                tracing::debug!(layer = self.link_cap, loss, "downlink lossy: a layer down");
+            if self.hold_until.is_some_and(|t| now < t) || self.link_cap >= self.lowest {
+                return;
             }
+            self.link_cap += 1;
+            self.hold_until = Some(now + STEP_HOLD);
+            let failed = self
+                .last_raise
+                .is_some_and(|t| now.saturating_duration_since(t) < FAILED_PROBE);
+            self.probe_wait = match failed {
+                true => (self.probe_wait * 2).min(MAX_PROBE_WAIT),
+                false => FIRST_PROBE_WAIT,
+            };
+            tracing::debug!(
+                layer = self.link_cap,
+                loss,
+                ?rtt,
+                "downlink overloaded: a layer down"
+            );
         } else if loss < CLEAN_LOSS {
             let since = *self.clean_since.get_or_insert(now);
             if self.link_cap > 0 && now.saturating_duration_since(since) >= self.probe_wait {
@@ -109,24 +147,38 @@ impl LayerChoice {
         }
     }
 
-    /// The layer to forward among `layers` (index 0 = best), or `None` when none is arriving.
-    pub(crate) fn target(&self, layers: &[LayerInfo], now: Instant) -> Option<u8> {
-        let live = |i: &usize| layers[*i].live(now);
-        let mut allowed = (self.link_cap as usize..layers.len()).filter(live);
-        let best = allowed.clone().next();
-        let fits = |i: &usize| {
-            layers[*i]
-                .size
-                .is_some_and(|(_, h)| u32::from(h) >= self.max_height)
+    /// The layer the caps call for among `layers` (index 0 = best), sent or not: the smallest at least
+    /// as tall as the view within the link cap. A layer whose size is not known yet is taken to be the
+    /// known one's halved or doubled.
+    pub(crate) fn desired(&self, layers: &[LayerInfo]) -> u8 {
+        let n = layers.len().max(1);
+        let cap = usize::from(self.link_cap).min(n - 1);
+        let known = layers
+            .iter()
+            .enumerate()
+            .find_map(|(i, l)| l.size.map(|(_, h)| (i, u32::from(h))));
+        let height = |i: usize| match (layers.get(i).and_then(|l| l.size), known) {
+            (Some((_, h)), _) => Some(u32::from(h)),
+            (None, Some((k, h))) => Some((h << k) >> i),
+            (None, None) => None,
         };
         let chosen = match self.max_height {
-            0 => best,
-            // The smallest picture at least as tall as the view; the best allowed if none is.
-            _ => allowed.rfind(fits).or(best),
+            0 => None,
+            max => (cap..n)
+                .rev()
+                .find(|&i| height(i).is_some_and(|h| h >= max)),
         };
-        // Nothing the caps allow is arriving: the worst that is beats nothing.
-        chosen
-            .or_else(|| (0..layers.len()).rev().find(live))
+        chosen.unwrap_or(cap) as u8
+    }
+
+    /// The layer to forward now: the desired one if it is arriving, else the best arriving one below
+    /// it, else the closest arriving one above; `None` when none is arriving.
+    pub(crate) fn target(&self, layers: &[LayerInfo], now: Instant) -> Option<u8> {
+        let live = |i: &usize| layers[*i].live(now);
+        let desired = usize::from(self.desired(layers));
+        (desired..layers.len())
+            .find(live)
+            .or_else(|| (0..desired.min(layers.len())).rev().find(live))
             .map(|i| i as u8)
     }
 }
@@ -175,6 +227,21 @@ mod tests {
     }
 
     #[test]
+    fn the_desired_layer_ignores_what_is_arriving_and_guesses_unknown_sizes() {
+        let now = Instant::now();
+        let mut all = layers(now, &[(640, 480), (320, 240), (160, 120)]);
+        all[1].size = None;
+        all[2] = LayerInfo::default();
+        let mut choice = LayerChoice::new(3);
+        choice.set_preferred(Some((160, 120)));
+        assert_eq!(choice.desired(&all), 2, "quarter layer guessed 120 tall");
+        // Not arriving yet: the closest that is, above it.
+        assert_eq!(choice.target(&all, now), Some(1));
+        all[1].last_packet = None;
+        assert_eq!(choice.target(&all, now), Some(0));
+    }
+
+    #[test]
     fn only_arriving_layers_count() {
         let now = Instant::now();
         let mut all = layers(now, &[(640, 480), (320, 240), (160, 120)]);
@@ -192,27 +259,61 @@ mod tests {
         let at = |s: u64| start + Duration::from_secs(s);
         let all = layers(at(100), &[(640, 480), (320, 240), (160, 120)]);
         let mut choice = LayerChoice::new(3);
-        choice.on_report(at(0), 0.2);
-        choice.on_report(at(1), 0.2);
+        let lossy = |c: &mut LayerChoice, s, loss| c.on_report(at(s), loss, None);
+        lossy(&mut choice, 0, 0.2);
+        // Held while the queue drains: the next lossy reports do not overshoot...
+        lossy(&mut choice, 1, 0.2);
+        lossy(&mut choice, 3, 0.2);
+        assert_eq!(choice.link_cap(), 1);
+        // ...for 4 s.
+        lossy(&mut choice, 4, 0.2);
         assert_eq!(choice.target(&all, at(100)), Some(2));
-        choice.on_report(at(2), 0.3);
+        lossy(&mut choice, 7, 0.0);
+        lossy(&mut choice, 7, 0.3);
         assert_eq!(choice.link_cap(), 2, "no layer below the lowest");
         // Some loss holds; a clean spell of 8 s raises.
-        choice.on_report(at(3), 0.05);
-        for s in 4..12 {
-            choice.on_report(at(s), 0.0);
+        lossy(&mut choice, 7, 0.05);
+        for s in 8..16 {
+            lossy(&mut choice, s, 0.0);
         }
         assert_eq!(choice.link_cap(), 2);
-        choice.on_report(at(12), 0.0);
+        lossy(&mut choice, 16, 0.0);
         assert_eq!(choice.link_cap(), 1);
         // The raise failed at once: the next try waits 16 s.
-        choice.on_report(at(13), 0.15);
+        lossy(&mut choice, 17, 0.15);
         assert_eq!(choice.link_cap(), 2);
-        for s in 14..29 {
-            choice.on_report(at(s), 0.0);
+        for s in 18..33 {
+            lossy(&mut choice, s, 0.0);
         }
         assert_eq!(choice.link_cap(), 2);
-        choice.on_report(at(30), 0.0);
+        lossy(&mut choice, 34, 0.0);
+        assert_eq!(choice.link_cap(), 1);
+    }
+
+    #[test]
+    fn a_round_trip_grown_by_a_queue_steps_down_before_anything_is_lost() {
+        let start = Instant::now();
+        let at = |ms: u64| start + Duration::from_millis(ms);
+        let rtt = |ms: u64| Some(Duration::from_millis(ms));
+        let mut choice = LayerChoice::new(3);
+        for s in 0..5 {
+            choice.on_report(at(s * 1000), 0.0, rtt(40));
+        }
+        choice.on_report(at(5_000), 0.0, rtt(160));
+        assert_eq!(choice.link_cap(), 0, "120 ms of queue is not yet full");
+        choice.on_report(at(6_000), 0.0, rtt(300));
+        choice.on_report(at(7_000), 0.0, rtt(500));
+        choice.on_report(at(8_000), 0.0, rtt(40));
+        assert_eq!(
+            choice.link_cap(),
+            0,
+            "a burst that drained is no standing queue"
+        );
+        for s in 9..11 {
+            choice.on_report(at(s * 1000), 0.0, rtt(300));
+        }
+        assert_eq!(choice.link_cap(), 0);
+        choice.on_report(at(11_000), 0.0, rtt(400));
         assert_eq!(choice.link_cap(), 1);
     }
 

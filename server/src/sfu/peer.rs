@@ -45,6 +45,8 @@ pub(crate) struct Publisher {
     /// Throttles keyframe requests, per layer: many subscribers asking at once should cost the
     /// encoder one.
     pub(crate) last_keyframe_request: [Option<Instant>; MAX_LAYERS],
+    /// The wanted-layers mask last reported for it (simulcast), and when.
+    pub(crate) wanted_reported: Option<(u8, Instant)>,
 }
 
 /// One of a publisher's incoming m-lines.

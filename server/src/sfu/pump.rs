@@ -395,8 +395,10 @@ fn on_event(
                 .tracks
                 .iter()
                 .any(|t| t.mid == stats.mid && t.kind == MediaKind::Video);
+            // `loss` is only there when a receiver report came since the last stats: judge fresh
+            // reports only (`rtt` is the last one's, however old).
             if let (true, Some(loss)) = (video, stats.loss) {
-                s.layers.on_report(now, loss);
+                s.layers.on_report(now, loss, stats.rtt);
             }
         }
         (_, Event::IceConnectionStateChange(IceConnectionState::Disconnected)) => {

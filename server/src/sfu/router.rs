@@ -94,7 +94,7 @@ impl Router {
         self.events.as_mut()?.pop_front()
     }
 
-    fn report(&mut self, event: SfuEvent) {
+    pub(crate) fn report(&mut self, event: SfuEvent) {
         if let Some(events) = &mut self.events {
             events.push_back(event);
         }
@@ -134,6 +134,7 @@ impl Router {
             tracks: Vec::new(),
             subscribers: Vec::new(),
             last_keyframe_request: [None; MAX_LAYERS],
+            wanted_reported: None,
         });
         let (id, answer) = self.accept(offer, role, now)?;
         let has_tracks =
