@@ -1,25 +1,25 @@
 //! Turns a video track's RTP packets into whole encoded frames. A frame whose packets are all there is
 //! released the moment its last packet (the marker) arrives, so an undisturbed call pays no latency
-//! here. A frame with a gap waits up to [`RETRANSMISSION_WAIT`] for the missing packets: the NACK
-//! generator asks for them and the SFU's send buffer resends them (over RTX, unwrapped by webrtc-rs),
-//! late and out of order. Measured at 5 % loss on a publisher's uplink: every frame intact, 0.7 s of
-//! freezes in 30 s, against 49 % intact when a frame with a gap was dropped at once. Only a gap that outlives the wait costs the frame, and then a key frame is asked for.
+//! here. A frame with a gap waits for the missing packets (as long as gaps take to fill on this path:
+//! `retransmission_wait.rs`): the NACK generator asks for them and the SFU's send buffer resends them
+//! (over RTX, unwrapped by webrtc-rs), late and out of order. Measured at 5 % loss on a publisher's
+//! uplink: every frame intact, 0.7 s of freezes in 30 s, against 49 % intact when a frame with a gap
+//! was dropped at once. Only a gap that outlives the wait costs the frame, and then a key frame is
+//! asked for.
 //!
 //! Packets sit in a ring indexed by sequence number (no allocation per packet: a slot holds the
 //! packet's shared `Bytes`), so reordering and duplicates cost nothing either.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 use rtc::rtp::packetizer::Depacketizer;
 
+use super::retransmission_wait::RetransmissionWait;
+
 /// The largest encoded frame assembled: a 4K key frame at a high bitrate is well under 1 MB, and a
 /// publisher that never ends a frame must not grow the buffer without bound.
 pub(crate) const MAX_ENCODED_FRAME_BYTES: usize = 4 * 1024 * 1024;
-
-/// How long a frame with a gap waits for retransmissions: several round trips of the paths a call
-/// runs on, and less than a viewer notices as a stall.
-pub(crate) const RETRANSMISSION_WAIT: Duration = Duration::from_millis(150);
 
 /// Packets held: a frame of more packets than this (over ~2 MB) is dropped as a damaged one.
 const RING: usize = 2048;
@@ -46,6 +46,8 @@ pub(crate) struct FrameAssembler<D> {
     frame: Vec<u8>,
     /// A frame was lost since [`FrameAssembler::take_lost`] last looked.
     lost: bool,
+    /// How long a frame with a gap may wait.
+    wait: RetransmissionWait,
 }
 
 impl<D: Depacketizer> FrameAssembler<D> {
@@ -58,6 +60,7 @@ impl<D: Depacketizer> FrameAssembler<D> {
             stalled_since: None,
             frame: Vec::with_capacity(64 * 1024),
             lost: false,
+            wait: RetransmissionWait::default(),
         }
     }
 
@@ -144,7 +147,9 @@ impl<D: Depacketizer> FrameAssembler<D> {
             }
             if let Some(end) = tail {
                 self.next = Some(end + 1);
-                self.stalled_since = None;
+                if let Some(since) = self.stalled_since.take() {
+                    self.wait.filled(now.saturating_duration_since(since));
+                }
                 match self.assemble(start, end) {
                     Some(frame) => return Some(frame),
                     None => {
@@ -159,12 +164,13 @@ impl<D: Depacketizer> FrameAssembler<D> {
                 return None;
             }
             let since = *self.stalled_since.get_or_insert(now);
-            if now.duration_since(since) < RETRANSMISSION_WAIT {
+            if now.duration_since(since) < self.wait.current() {
                 return None;
             }
             // Give the frame up: resume at the next frame head after the gap.
             self.lost = true;
             self.stalled_since = None;
+            self.wait.expired();
             let resume = (seq + 1..=highest).find(|&s| {
                 self.slot(s).is_some_and(|slot| {
                     Some(slot.timestamp) != first
@@ -219,6 +225,8 @@ impl<D: Depacketizer> FrameAssembler<D> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     /// A codec whose payload is one flag byte (1 = a frame's first packet) and the data: the ring and
@@ -326,6 +334,30 @@ mod tests {
         assert!(f.packet(33, 400, 7, true, false, b"kl").is_empty());
         assert_eq!(f.packet(200, 500, 8, true, true, b"mn"), [b"mn".to_vec()]);
         assert!(f.a.take_lost());
+    }
+
+    #[test]
+    fn on_a_long_round_trip_the_wait_grows_to_save_frames() {
+        let mut f = Feed::new();
+        let mut lost = Vec::new();
+        // Every frame loses its second packet, which comes back 200 ms later (a 150 ms round trip and
+        // a NACK interval): at first that is past the wait; once the wait has learnt, it is not.
+        for i in 0..20u16 {
+            let (ts, seq) = (100 * u32::from(i), 3 * i);
+            f.packet(0, ts, seq, false, true, b"a");
+            f.packet(0, ts, seq + 2, true, false, b"c");
+            // The receiver looks again just before the retransmission lands.
+            f.now += Duration::from_millis(199);
+            while f.a.pop(f.now).is_some() {}
+            f.packet(1, ts, seq + 1, false, false, b"b");
+            lost.push(f.a.take_lost());
+        }
+        assert!(lost[..5].iter().any(|&l| l), "the first frames are lost");
+        assert!(
+            !lost[10..].iter().any(|&l| l),
+            "later ones are saved: {lost:?}"
+        );
+        assert!(f.a.wait.current() > Duration::from_millis(200));
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod negotiate;
 mod preferred_size;
 mod properties;
 mod receive;
+mod retransmission_wait;
 
 pub use events::{SubscriberEvent, SubscriberStats, VideoReason};
 pub use properties::SubscriberProperties;
