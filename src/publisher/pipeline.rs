@@ -112,6 +112,7 @@ pub(crate) fn spawn_video_encoder(
             let source_fps = settings.fps;
             let mut ladder = Ladder::default();
             let mut count: u64 = 0;
+            let mut last_top = 0;
             let n = layers.len().max(1);
             while !switches.stop.load(Ordering::Relaxed) {
                 let Some(frame) = frames.take_wait(Duration::from_millis(100)) else {
@@ -157,6 +158,12 @@ pub(crate) fn spawn_video_encoder(
                     .filter(|&l| layer_sent(l, first, n, paused))
                     .fold(0u8, |mask, l| mask | 1 << l);
                 let top = sent.trailing_zeros() as usize;
+                if top > last_top {
+                    // The best layer just paused: its viewers move to this one, and need a keyframe
+                    // of it to start on; sending one now saves them asking.
+                    switches.keyframe_requested[top].store(true, Ordering::Relaxed);
+                }
+                last_top = top;
                 stats.layers_sent.store(sent, Ordering::Relaxed);
                 for (l, layer) in layers.iter_mut().enumerate() {
                     if sent & (1 << l) == 0 {

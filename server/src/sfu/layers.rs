@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 /// Layers a publisher may send; video m-lines beyond this are ignored.
 pub(crate) const MAX_LAYERS: usize = 3;
 /// A layer with no packet for this long is not being sent (paused by the publisher's congestion
-/// control, or never sent).
-const LIVE_WINDOW: Duration = Duration::from_millis(1_500);
+/// control or dynacast, or never sent): its viewers move to another. Six frame times at the lowest
+/// rate the publisher's ladder sends (10 fps).
+const LIVE_WINDOW: Duration = Duration::from_millis(600);
 /// A receiver report losing at least this share steps the subscriber a layer down.
 const STEP_DOWN_LOSS: f32 = 0.10;
 /// Below this share a report counts as clean.
