@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use common::*;
 use otter_protocol::Role;
 use otter_rtc::{
-    AudioSourceChoice, PublisherProperties, SessionEvent, Subscriber, SubscriberProperties,
-    VideoSourceChoice,
+    AudioSourceChoice, Publisher, PublisherProperties, SessionEvent, Subscriber,
+    SubscriberProperties, VideoSourceChoice,
 };
 
 /// Waits until `sub` decodes frames of `size`, or fails after 10 s.
@@ -30,12 +30,11 @@ async fn wait_size(sub: &Subscriber, size: (u32, u32), what: &str) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn each_subscriber_decodes_the_layer_its_view_asks_for() {
-    let server = TestServer::start().await;
+/// A 640x480@15 test pattern published (three layers) and a viewer in the same session.
+async fn vga_publisher(server: &TestServer) -> (Client, Publisher, Client) {
     let sid = server.new_session_id();
     let publisher_client = server.client(&sid, Role::Publisher, "pub").await;
-    let mut viewer = server.client(&sid, Role::Subscriber, "viewers").await;
+    let viewer = server.client(&sid, Role::Subscriber, "viewer").await;
     let props = PublisherProperties {
         video_source: VideoSourceChoice::TestPattern,
         audio_source: AudioSourceChoice::Tone(440.0),
@@ -48,6 +47,13 @@ async fn each_subscriber_decodes_the_layer_its_view_asks_for() {
         .publish(props)
         .await
         .expect("publishes");
+    (publisher_client, publisher, viewer)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_subscriber_decodes_the_layer_its_view_asks_for() {
+    let server = TestServer::start().await;
+    let (_publisher_client, publisher, mut viewer) = vga_publisher(&server).await;
     let stream = viewer
         .wait("stream_created", |e| match e {
             SessionEvent::StreamCreated(s) => Some(s.stream.clone()),
@@ -86,7 +92,7 @@ async fn each_subscriber_decodes_the_layer_its_view_asks_for() {
 }
 
 /// Waits until the publisher encodes exactly `layers` (bit per layer), or fails after 10 s.
-async fn wait_layers_sent(publisher: &otter_rtc::Publisher, layers: u8, what: &str) {
+async fn wait_layers_sent(publisher: &Publisher, layers: u8, what: &str) {
     let start = Instant::now();
     loop {
         let stats = publisher.stats();
@@ -105,21 +111,7 @@ async fn wait_layers_sent(publisher: &otter_rtc::Publisher, layers: u8, what: &s
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn layers_nobody_receives_are_paused_at_the_publisher() {
     let server = TestServer::start().await;
-    let sid = server.new_session_id();
-    let publisher_client = server.client(&sid, Role::Publisher, "pub").await;
-    let mut viewer = server.client(&sid, Role::Subscriber, "viewer").await;
-    let props = PublisherProperties {
-        video_source: VideoSourceChoice::TestPattern,
-        audio_source: AudioSourceChoice::Tone(440.0),
-        resolution: (640, 480),
-        frame_rate: 15,
-        ..Default::default()
-    };
-    let publisher = publisher_client
-        .session
-        .publish(props)
-        .await
-        .expect("publishes");
+    let (_publisher_client, publisher, mut viewer) = vga_publisher(&server).await;
     // Nobody watches: only the quarter layer goes (it keeps the stream alive and starts viewers fast).
     wait_layers_sent(&publisher, 0b100, "no subscriber").await;
 

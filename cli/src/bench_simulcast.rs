@@ -12,8 +12,8 @@ use serde_json::json;
 
 use crate::bench_network::freezes;
 use crate::bench_support::{
-    join_and_find, new_session, percentile, report_line, start_publisher_in, token, ChildProcess,
-    ServerProcess, KEY,
+    join_and_find, join_args, new_session, percentile, report_line, start_publisher_in, token,
+    ChildProcess, ServerProcess,
 };
 use crate::netlab::NetLab;
 
@@ -51,24 +51,9 @@ pub async fn run(seconds: u64, exe: Option<&std::path::Path>) -> anyhow::Result<
     let this = std::env::current_exe().context("cannot find this executable")?;
     let token = token(&session_id);
     let duration = (seconds + 2).to_string();
-    let mut constrained = ChildProcess::spawn(
-        viewer_lab.command(exe.unwrap_or(&this)),
-        &[
-            "join",
-            "--url",
-            &server.url,
-            "--api-key",
-            KEY,
-            "--session",
-            session_id.as_str(),
-            "--token",
-            &token,
-            "--subscribe",
-            "all",
-            "--duration",
-            &duration,
-        ],
-    )?;
+    let mut args = join_args(&server, &session_id, &token);
+    args.extend_from_slice(&["--subscribe", "all", "--duration", &duration]);
+    let mut constrained = ChildProcess::spawn(viewer_lab.command(exe.unwrap_or(&this)), &args)?;
     let constrained_lines = constrained.forward_events();
 
     let (session, stream) = join_and_find(&server, &session_id, Some(&stream_id)).await?;

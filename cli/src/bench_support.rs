@@ -292,14 +292,13 @@ pub fn start_publisher_in(
     publisher(lab.command(exe.unwrap_or(&this)), server, session, extra)
 }
 
-fn publisher(
-    command: Command,
-    server: &ServerProcess,
-    session: &SessionId,
-    extra: &[&str],
-) -> anyhow::Result<(ChildProcess, String)> {
-    let token = token(session);
-    let mut args = vec![
+/// `otter join` into `session` on `server` with `token`; add what it should do.
+pub fn join_args<'a>(
+    server: &'a ServerProcess,
+    session: &'a SessionId,
+    token: &'a str,
+) -> Vec<&'a str> {
+    vec![
         "join",
         "--url",
         &server.url,
@@ -308,8 +307,18 @@ fn publisher(
         "--session",
         session.as_str(),
         "--token",
-        &token,
-    ];
+        token,
+    ]
+}
+
+fn publisher(
+    command: Command,
+    server: &ServerProcess,
+    session: &SessionId,
+    extra: &[&str],
+) -> anyhow::Result<(ChildProcess, String)> {
+    let token = token(session);
+    let mut args = join_args(server, session, &token);
     args.extend_from_slice(extra);
     let mut publisher = ChildProcess::spawn(command, &args)?;
     let created = publisher

@@ -30,7 +30,7 @@ pub(crate) struct Router {
     pub(crate) peers: HashMap<PeerId, Peer>,
     next_id: u64,
     streams: HashMap<String, PeerId>,
-    pub(crate) subscriptions: HashMap<String, PeerId>,
+    subscriptions: HashMap<String, PeerId>,
     /// (protocol, remote address) → peer, learnt from a STUN request the peer accepted.
     pub(crate) routes: HashMap<(Protocol, SocketAddr), PeerId>,
     /// Our ICE ufrag → peer: where a STUN request from a new address goes (see `demux.rs`).
@@ -246,6 +246,24 @@ impl Router {
         Ok((id, answer))
     }
 
+    /// A subscription's peer id and subscriber state.
+    pub(crate) fn subscriber_mut(
+        &mut self,
+        subscription_id: &str,
+    ) -> Result<(PeerId, &mut Subscriber), SfuError> {
+        let id = *self
+            .subscriptions
+            .get(subscription_id)
+            .ok_or(SfuError::UnknownSubscription)?;
+        match self.peers.get_mut(&id) {
+            Some(Peer {
+                role: Role::Subscriber(sub),
+                ..
+            }) => Ok((id, sub)),
+            _ => Err(SfuError::UnknownSubscription),
+        }
+    }
+
     /// Switch forwarding of each kind to one subscriber; resuming video asks for a keyframe.
     pub(crate) fn set_forwarding(
         &mut self,
@@ -253,17 +271,7 @@ impl Router {
         (audio, video): (bool, bool),
         now: Instant,
     ) -> Result<(), SfuError> {
-        let id = *self
-            .subscriptions
-            .get(subscription_id)
-            .ok_or(SfuError::UnknownSubscription)?;
-        let Some(Peer {
-            role: Role::Subscriber(sub),
-            ..
-        }) = self.peers.get_mut(&id)
-        else {
-            return Err(SfuError::UnknownSubscription);
-        };
+        let (_, sub) = self.subscriber_mut(subscription_id)?;
         sub.want_audio = audio;
         sub.want_video = video;
         let mut video_resumed = None;

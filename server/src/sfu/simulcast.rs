@@ -30,17 +30,7 @@ impl Router {
         size: Option<(u32, u32)>,
         now: Instant,
     ) -> Result<(), SfuError> {
-        let id = *self
-            .subscriptions
-            .get(subscription_id)
-            .ok_or(SfuError::UnknownSubscription)?;
-        let Some(Peer {
-            role: Role::Subscriber(sub),
-            ..
-        }) = self.peers.get_mut(&id)
-        else {
-            return Err(SfuError::UnknownSubscription);
-        };
+        let (id, sub) = self.subscriber_mut(subscription_id)?;
         sub.layers.set_preferred(size);
         self.retarget(id, now);
         self.process_queue(now);
