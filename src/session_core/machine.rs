@@ -2,10 +2,8 @@
 
 use std::time::Instant;
 
-use otter_protocol::ice_server::{MAX_ICE_SERVERS, MAX_ICE_SERVER_URLS};
 use otter_protocol::{
-    ClientMessage, DisconnectReason, Envelope, ErrorCode, IceServer, OtError, ServerMessage,
-    PROTOCOL_VERSION,
+    ClientMessage, DisconnectReason, Envelope, ErrorCode, OtError, ServerMessage, PROTOCOL_VERSION,
 };
 
 use super::state::Change;
@@ -385,7 +383,7 @@ impl SessionCore {
                 self.state = SessionState {
                     connection: Some(connection.clone()),
                     role: Some(role),
-                    ice_servers: bounded(ice_servers),
+                    ice_servers: super::state::bounded(ice_servers),
                     ..Default::default()
                 };
                 self.set_phase(Phase::Connected);
@@ -410,7 +408,7 @@ impl SessionCore {
                 if !matches!(self.phase, Phase::Reconnecting { .. }) {
                     return self.unexpected("resumed");
                 }
-                self.state.ice_servers = bounded(ice_servers);
+                self.state.ice_servers = super::state::bounded(ice_servers);
                 self.next_ping = now + self.heartbeat_interval;
                 self.set_phase(Phase::Connected);
                 self.emit(SessionEvent::SessionReconnected(SessionReconnectEvent {
@@ -516,13 +514,7 @@ impl SessionCore {
                 }));
             }
             ServerMessage::LayersWanted { stream_id, layers } => {
-                let state = &mut self.state;
-                let streams = &state.streams;
-                // Only streams still here: a long session's past streams are not kept.
-                state.layers_wanted.retain(|(id, _)| {
-                    *id != stream_id && streams.iter().any(|s| s.stream_id == *id)
-                });
-                state.layers_wanted.push((stream_id, layers));
+                self.state.set_layers_wanted(stream_id, layers);
                 self.dirty = true;
             }
             ServerMessage::MuteForced { active, stream_id } => {
@@ -597,13 +589,4 @@ impl SessionCore {
             error,
         }));
     }
-}
-
-/// A server's ICE server list cut to what a client takes (a hostile list must not grow its ICE agent).
-fn bounded(mut servers: Vec<IceServer>) -> Vec<IceServer> {
-    servers.truncate(MAX_ICE_SERVERS);
-    for server in &mut servers {
-        server.urls.truncate(MAX_ICE_SERVER_URLS);
-    }
-    servers
 }

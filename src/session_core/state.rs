@@ -4,6 +4,8 @@ use otter_protocol::{
     Connection, DisconnectReason, IceServer, Role, Stream, StreamDestroyedReason, StreamId,
 };
 
+use otter_protocol::ice_server::{MAX_ICE_SERVERS, MAX_ICE_SERVER_URLS};
+
 use super::SessionStatus;
 
 /// A snapshot of a session as this client sees it.
@@ -38,6 +40,15 @@ pub(super) enum Change {
 }
 
 impl SessionState {
+    /// The server's word on which of an own simulcast stream's layers are wanted. Only streams still
+    /// here are kept: a long session's past streams do not pile up.
+    pub(super) fn set_layers_wanted(&mut self, stream_id: StreamId, layers: u8) {
+        let streams = &self.streams;
+        self.layers_wanted
+            .retain(|(id, _)| *id != stream_id && streams.iter().any(|s| s.stream_id == *id));
+        self.layers_wanted.push((stream_id, layers));
+    }
+
     pub(super) fn add_connection(&mut self, c: Connection) -> bool {
         if self
             .connections
@@ -122,4 +133,13 @@ impl SessionState {
         self.streams = streams;
         changes
     }
+}
+
+/// A server's ICE server list cut to what a client takes (a hostile list must not grow its ICE agent).
+pub(super) fn bounded(mut servers: Vec<IceServer>) -> Vec<IceServer> {
+    servers.truncate(MAX_ICE_SERVERS);
+    for server in &mut servers {
+        server.urls.truncate(MAX_ICE_SERVER_URLS);
+    }
+    servers
 }
