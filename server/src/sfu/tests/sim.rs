@@ -12,7 +12,7 @@ use rand::{Rng, SeedableRng};
 use str0m::change::{SdpAnswer, SdpPendingOffer};
 use str0m::config::DtlsCert;
 use str0m::format::Codec;
-use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid};
+use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid, Pt};
 use str0m::net::{Protocol, Receive};
 use str0m::rtp::RtpWrite;
 use str0m::{Candidate, Event, Input, Output, Rtc, RtcConfig};
@@ -372,13 +372,7 @@ impl SimPeer {
                 Ok(Output::Transmit(t)) => self.outbox.push(t.contents.to_vec()),
                 Ok(Output::Event(Event::Connected)) => self.connected = true,
                 Ok(Output::Event(Event::RtpPacket(p))) => {
-                    if Some(p.header.payload_type)
-                        == self
-                            .rtc
-                            .codec_config()
-                            .find(|c| c.spec().codec == Codec::Vp8)
-                            .map(|c| c.pt())
-                    {
+                    if Some(p.header.payload_type) == self.vp8_pt() {
                         self.received_video.push((*p.seq_no, p.header.timestamp));
                     }
                     self.received.push(p.payload.to_vec());
@@ -402,12 +396,7 @@ impl SimPeer {
     fn write_frame(&mut self, now: Instant) -> Vec<Vec<u8>> {
         let keyframe = std::mem::take(&mut self.force_keyframe) || self.frame.is_multiple_of(30);
         let mid = self.video_mid.expect("a video m-line");
-        let pt = self
-            .rtc
-            .codec_config()
-            .find(|p| p.spec().codec == Codec::Vp8)
-            .expect("VP8 negotiated")
-            .pt();
+        let pt = self.vp8_pt().expect("VP8 negotiated");
         let mut sent = Vec::new();
         for i in 0..PACKETS_PER_FRAME {
             let payload = vp8_test_packet(self.frame, i, keyframe);
@@ -430,17 +419,18 @@ impl SimPeer {
         self.frame += 1;
         sent
     }
-}
 
-impl SimPeer {
-    /// One synthetic frame on every simulcast layer, each layer's keyframes when asked and every 30th.
-    fn write_simulcast_frame(&mut self, now: Instant) {
-        let pt = self
-            .rtc
+    /// The payload type VP8 was negotiated with.
+    fn vp8_pt(&self) -> Option<Pt> {
+        self.rtc
             .codec_config()
             .find(|p| p.spec().codec == Codec::Vp8)
-            .expect("VP8 negotiated")
-            .pt();
+            .map(|p| p.pt())
+    }
+
+    /// One synthetic frame on every simulcast layer, each layer's keyframes when asked and every 30th.
+    fn write_simulcast_frame(&mut self, now: Instant) {
+        let pt = self.vp8_pt().expect("VP8 negotiated");
         for layer in 0..self.video_mids.len() {
             let keyframe =
                 std::mem::take(&mut self.layer_keyframe[layer]) || self.frame.is_multiple_of(30);
