@@ -498,6 +498,20 @@ fn report(scenario: &Scenario, who: Publisher<'_>, seen: &Seen, seconds: u64) {
             "publisher (estimate, video, height, fps) per second: {:?}",
             seen.estimates
         );
+        // Per second: frames, frames without a readable stamp, the worst latency.
+        for second in 0..seconds as usize {
+            let window = seen
+                .frames
+                .iter()
+                .filter(|f| f.0 as usize == second)
+                .collect::<Vec<_>>();
+            let unreadable = window.iter().filter(|f| f.1.is_none()).count();
+            let worst = window.iter().filter_map(|f| f.1).fold(0.0, f64::max);
+            eprintln!(
+                "t={second}: {} frames, {unreadable} unreadable, worst {worst} ms",
+                window.len()
+            );
+        }
     }
     if let Some((received, late)) = seen.sfu {
         line(

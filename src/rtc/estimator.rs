@@ -181,6 +181,7 @@ impl Estimator {
             let backoff = BACKOFF * received;
             self.cap = Some(self.cap.map_or(backoff, |c| c.min(backoff)));
             self.cap_changed = Some(now);
+            tracing::debug!(received, queueing_ms = self.queueing.as_millis() as u64, cap = ?self.cap, gcc = self.gcc.delay_based_bitrate(), "queue guard cuts");
         } else if self.queueing < QUEUE_LOW {
             if let Some(cap) = self.cap {
                 let relaxed = cap * (1.0 + RELAX_PER_SECOND * since.as_secs_f64().min(1.0));
@@ -215,6 +216,7 @@ impl Estimator {
         if average > INHERENT_LOSS_MAX && sample > INHERENT_LOSS_MAX && received > 0.0 {
             self.loss_cap = Some(received * (1.0 - 0.5 * sample.min(1.0)));
             self.loss_changed = Some(now);
+            tracing::debug!(received, sample, average, cap = ?self.loss_cap, gcc = self.gcc.delay_based_bitrate(), "loss judge cuts");
         } else if let Some(cap) = self.loss_cap {
             let relaxed = cap * 1.05;
             self.loss_cap = (relaxed < self.gcc.delay_based_bitrate()).then_some(relaxed);
@@ -279,6 +281,8 @@ mod tests {
         in_flight: VecDeque<(Duration, PacketReport)>,
         /// Every `n`th packet is lost (0: none), as random loss is on average.
         lose_every: u64,
+        /// A drop-tail buffer: a packet that would wait longer than this is dropped (`None`: unbounded).
+        buffer: Option<Duration>,
     }
 
     impl Link {
@@ -292,6 +296,7 @@ mod tests {
                 seq: 0,
                 in_flight: VecDeque::new(),
                 lose_every: 0,
+                buffer: None,
             }
         }
 
@@ -303,10 +308,15 @@ mod tests {
             while self.now < end {
                 let sent = self.now - self.start;
                 let service = Duration::from_secs_f64(size as f64 * 8.0 / self.link_bps);
-                self.free_at = self.free_at.max(sent) + service;
+                let wait = self.free_at.saturating_sub(sent);
+                let overflow = self.buffer.is_some_and(|b| wait > b);
+                if !overflow {
+                    self.free_at = self.free_at.max(sent) + service;
+                }
                 // 20 ms of propagation, plus whatever the queue holds.
                 let arrival = self.free_at + Duration::from_millis(20);
-                let lost = self.lose_every > 0 && self.seq.is_multiple_of(self.lose_every);
+                let lost =
+                    overflow || (self.lose_every > 0 && self.seq.is_multiple_of(self.lose_every));
                 let report = PacketReport {
                     ssrc: 1,
                     id: self.seq,
@@ -430,5 +440,36 @@ mod tests {
             "rate {}",
             mean(&rate)
         );
+    }
+
+    /// The bench's `step`: 2 Mbit/s, then 300 kbit/s, through a drop-tail buffer of 400 ms (tbf's
+    /// `latency`), a source that wants 1.2 Mbit/s. After the step the queue must be short again within
+    /// 2 s, and the estimate must not fall far under the new link (it fell to ~50 kbit/s for seconds).
+    #[test]
+    fn a_step_down_is_followed_without_undershooting() {
+        let mut e = Estimator::new(1_000_000.0, 40_000.0, 10_000_000.0);
+        let mut link = Link::new(2_000_000.0);
+        link.buffer = Some(Duration::from_millis(400));
+        let mut trace = Vec::new();
+        for i in 0..300 {
+            if i == 100 {
+                link.link_bps = 300_000.0;
+            }
+            let target = e.target_bitrate();
+            let reports = link.send(target.min(1_200_000.0));
+            e.on_reports(link.now, &reports);
+            let queue = (link.free_at.saturating_sub(link.now - link.start)).as_millis();
+            trace.push((i, target as u32 / 1000, queue));
+        }
+        let after: Vec<_> = trace[100..].to_vec();
+        let lowest = after.iter().map(|t| t.1).min().unwrap();
+        // Adapted: from the step until the queue stays under 200 ms for a whole second.
+        let adapted = (0..after.len() - 10)
+            .find(|&i| after[i..i + 10].iter().all(|t| t.2 < 200))
+            .unwrap();
+        let tail: f64 = after[150..].iter().map(|t| t.1 as f64).sum::<f64>() / 50.0;
+        assert!(adapted <= 20, "adapted after {adapted} batches");
+        assert!(lowest >= 150, "fell to {lowest} kbit/s");
+        assert!((200.0..320.0).contains(&tail), "settled at {tail} kbit/s");
     }
 }

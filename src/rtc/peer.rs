@@ -29,6 +29,7 @@ use webrtc::peer_connection::{
 use super::estimator::Estimator;
 use super::feedback_tap::{self, FeedbackTap};
 use super::ice;
+use super::retransmission_budget::{self, RetransmissionBudget};
 use crate::options::{IceConfig, IceServer};
 
 /// Payload types, the same on every Otter peer and in the server's router.
@@ -189,7 +190,8 @@ const MIN_ESTIMATE_BPS: f64 = 40_000.0;
 const MAX_ESTIMATE_BPS: f64 = 10_000_000.0;
 
 /// The interceptors: NACK, RTCP reports, transport-wide sequence numbers and feedback, the congestion
-/// controller over that feedback (GCC with a queue guard, `estimator.rs`), and Otter's application tap
+/// controller over that feedback (GCC with a queue guard, `estimator.rs`), retransmissions kept to a
+/// share of its estimate (`retransmission_budget.rs`), and Otter's application tap
 /// (keyframe requests and the send estimate, `feedback_tap.rs`): webrtc-rs's defaults plus send-side
 /// congestion control without its pacer, since the encoder follows the estimate instead and so no queue
 /// builds inside the sender.
@@ -202,6 +204,10 @@ fn interceptors(engine: &mut MediaEngine, estimate: Arc<AtomicU32>) -> Result<Re
         .with(
             Slot::CongestionControl,
             CongestionControlBuilder::new(estimator).build(),
+        )
+        .with(
+            Slot::from(retransmission_budget::SLOT),
+            RetransmissionBudget::new(estimate.clone()),
         )
         .with(Slot::from(feedback_tap::SLOT), FeedbackTap::new(estimate)))
 }
