@@ -161,6 +161,8 @@ struct Seen {
     sfu: Option<(u64, u64)>,
     /// From starting the publisher's process to its stream existing (connect, ICE, DTLS).
     publish_ms: f64,
+    /// The subscriber's audio at the end: (playout delay ms, silences over 60 ms, longest silence ms).
+    audio: (u32, u64, u64),
 }
 
 pub async fn run(args: BenchNetworkArgs) -> anyhow::Result<ExitCode> {
@@ -268,6 +270,12 @@ async fn run_scenario(scenario: &Scenario, seconds: u64, who: Publisher<'_>) -> 
             )
         })
         .collect();
+    let stats = sub.stats();
+    seen.audio = (
+        stats.audio_playout_delay_ms,
+        stats.audio_gaps,
+        stats.audio_longest_gap_ms,
+    );
     sub.unsubscribe().await;
     session.disconnect().await;
     seen.sfu = sfu_counters(&server.url).await;
@@ -513,6 +521,10 @@ fn report(scenario: &Scenario, who: Publisher<'_>, seen: &Seen, seconds: u64) {
             );
         }
     }
+    let (delay, gaps, longest) = seen.audio;
+    line("audio_playout_delay_ms", delay as f64, "ms");
+    line("audio_gaps_over_60ms", gaps as f64, "count");
+    line("audio_longest_gap_ms", longest as f64, "ms");
     if let Some((received, late)) = seen.sfu {
         line(
             "sfu_packets_late_of_received",

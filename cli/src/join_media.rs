@@ -257,6 +257,8 @@ fn print_stats_with_rate(sub: &Subscriber, fps: Option<f64>) {
         "packets_lost": s.packets_lost,
         "audio_level": s.audio_level,
         "audio_freq_hz": s.audio_freq_hz,
+        "audio_playout_delay_ms": s.audio_playout_delay_ms,
+        "audio_gaps": s.audio_gaps,
     });
     if s.pattern_frames_verified > 0 {
         line["pattern_frames_verified"] = json!(s.pattern_frames_verified);

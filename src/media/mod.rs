@@ -2,12 +2,14 @@
 
 pub mod noise;
 pub mod playback;
+pub mod playout;
 pub mod sink;
 pub mod slot;
 pub mod sources;
 
 pub use noise::NoiseSource;
 pub use playback::{AudioInput, AudioMixer};
+pub use playout::PlayoutStats;
 pub use sink::VideoSink;
 pub use slot::LatestSlot;
 pub use sources::{

@@ -2,25 +2,23 @@
 //! output device through cpal. Without an output device — as on a server or in CI — a null sink pulls
 //! the mix at real-time pace instead, so queues stay bounded; that is logged once.
 //!
-//! Each input is a short queue (at most [`MAX_QUEUED_MS`]); when a receiver delivers faster than the
-//! device plays, the oldest samples go, so latency cannot build up.
+//! Each input is a playout buffer (`playout.rs`): it holds as much audio as the arrivals' jitter needs
+//! and no more, so a late packet is not heard as silence and latency cannot build up.
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use otter_media::AUDIO_SAMPLE_RATE;
 
-/// The most audio an input holds before dropping its oldest samples.
-pub const MAX_QUEUED_MS: usize = 200;
-const MAX_QUEUED: usize = AUDIO_SAMPLE_RATE as usize * MAX_QUEUED_MS / 1000;
+use super::playout::{Playout, PlayoutStats};
+
 /// The null sink's pace: 10 ms.
 const NULL_SINK_CHUNK: usize = AUDIO_SAMPLE_RATE as usize / 100;
 
 /// One source of sound for the mix (a subscriber).
 pub struct AudioInput {
-    queue: Mutex<VecDeque<i16>>,
+    playout: Mutex<Playout>,
     /// 0–100.
     volume: AtomicU32,
 }
@@ -28,10 +26,21 @@ pub struct AudioInput {
 impl AudioInput {
     /// Queues decoded samples for playback.
     pub fn push(&self, samples: &[i16]) {
-        let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
-        q.extend(samples.iter().copied());
-        let excess = q.len().saturating_sub(MAX_QUEUED);
-        q.drain(..excess);
+        self.playout().push(samples);
+    }
+
+    /// An RTP packet of this input arrived now: the playout delay follows the arrivals' jitter.
+    pub fn note_arrival(&self, rtp_timestamp: u32) {
+        self.playout().note_arrival(Instant::now(), rtp_timestamp);
+    }
+
+    /// What the playout buffer did so far.
+    pub fn playout_stats(&self) -> PlayoutStats {
+        self.playout().stats()
+    }
+
+    fn playout(&self) -> std::sync::MutexGuard<'_, Playout> {
+        self.playout.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Sets the volume, 0–100.
@@ -63,7 +72,7 @@ impl AudioMixer {
     /// A new input at `volume` (0–100); it leaves the mix when dropped.
     pub fn add_input(&self, volume: u8) -> Arc<AudioInput> {
         let input = Arc::new(AudioInput {
-            queue: Mutex::new(VecDeque::new()),
+            playout: Mutex::new(Playout::new()),
             volume: AtomicU32::new(volume.min(100) as u32),
         });
         let mut inputs = self.inputs.lock().unwrap_or_else(|p| p.into_inner());
@@ -86,13 +95,10 @@ impl AudioMixer {
         };
         for input in inputs.iter().filter_map(Weak::upgrade) {
             let gain = input.volume.load(Ordering::Relaxed) as f32 / 100.0 / i16::MAX as f32;
-            let Ok(mut q) = input.queue.try_lock() else {
+            let Ok(mut playout) = input.playout.try_lock() else {
                 continue;
             };
-            let n = out.len().min(q.len());
-            for (o, s) in out.iter_mut().zip(q.drain(..n)) {
-                *o += s as f32 * gain;
-            }
+            playout.pull(out, gain);
         }
         for o in out.iter_mut() {
             *o = o.clamp(-1.0, 1.0);
@@ -177,20 +183,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn mixes_with_volume_and_bounds_queues() {
+    fn mixes_with_volume_and_bounds_what_is_held() {
         let mixer = AudioMixer {
             inputs: Mutex::new(Vec::new()),
             device: AtomicBool::new(false),
         };
         let a = mixer.add_input(100);
         let b = mixer.add_input(50);
-        a.push(&[16_384; 10]);
-        b.push(&[16_384; 10]);
+        // A packet of 40 ms each: more than the playout buffer's starting target, so both play.
+        a.push(&[16_384; 1_920]);
+        b.push(&[16_384; 1_920]);
         let mut out = [0f32; 10];
         mixer.mix(&mut out);
         assert!((out[0] - 0.75).abs() < 0.01, "{}", out[0]);
-        a.push(&vec![1; MAX_QUEUED * 2]);
-        assert_eq!(a.queue.lock().unwrap().len(), MAX_QUEUED);
+        // A second of audio at once is cut back to well under a second.
+        a.push(&vec![1; AUDIO_SAMPLE_RATE as usize]);
+        assert!(a.playout().len() < AUDIO_SAMPLE_RATE as usize / 5);
         drop(b);
         let c = mixer.add_input(1);
         assert_eq!(c.volume.load(Ordering::Relaxed), 1);

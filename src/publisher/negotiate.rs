@@ -3,7 +3,6 @@
 //! stream was already announced.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use otter_media::VideoCodec;
 use otter_protocol::{ErrorCode, OtError, Stream, StreamId, VideoType};
@@ -16,12 +15,9 @@ use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
 use super::layers::layer_count;
 use super::tracks::{add_track, TrackCodec};
 use super::{PublisherProperties, VideoSourceChoice};
-use crate::rtc::peer::{Peer, H264_FMTP};
+use crate::rtc::peer::{Peer, H264_FMTP, MEDIA_TIMEOUT};
 use crate::session::Session;
 use crate::session_core::Request;
-
-/// How long ICE and DTLS may take before publishing fails with 1553.
-const MEDIA_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A negotiated publication: the announced stream and the local tracks media goes out on.
 pub(super) struct Negotiated {

@@ -4,6 +4,7 @@ pub(crate) mod estimator;
 pub(crate) mod feedback_tap;
 pub(crate) mod ice;
 pub(crate) mod network_stats;
+pub(crate) mod pacer;
 pub(crate) mod peer;
 pub(crate) mod retransmission_budget;
 pub(crate) mod stats_report;

@@ -79,4 +79,12 @@ pub struct SubscriberStats {
     pub audio_level: f32,
     /// The strongest frequency in the last second of audio.
     pub audio_freq_hz: Option<f32>,
+    /// The delay the audio playout buffer holds now, milliseconds: what the arrivals' jitter needs
+    /// (W3C `jitterBufferTargetDelay`).
+    pub audio_playout_delay_ms: u32,
+    /// Silences over 60 ms played because audio ran out (late or lost past concealment). A publisher
+    /// with DTX that stops sending in silence shows here too.
+    pub audio_gaps: u64,
+    /// The longest such silence, milliseconds.
+    pub audio_longest_gap_ms: u64,
 }

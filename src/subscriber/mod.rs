@@ -260,6 +260,7 @@ impl Subscriber {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
+        let playout = self.inner.audio_output.playout_stats();
         SubscriberStats {
             frames_decoded: s.frames_decoded.load(Ordering::Relaxed),
             width: s.width.load(Ordering::Relaxed) as u32,
@@ -275,6 +276,9 @@ impl Subscriber {
             pattern_latency_ms_p95: latencies.get(latencies.len() * 95 / 100).map(|&v| v as f64),
             audio_level: s.audio_level_milli.load(Ordering::Relaxed) as f32 / 1000.0,
             audio_freq_hz: dominant_frequency(&window, AUDIO_SAMPLE_RATE),
+            audio_playout_delay_ms: playout.target_ms,
+            audio_gaps: playout.audible_gaps,
+            audio_longest_gap_ms: playout.longest_gap_ms,
         }
     }
 

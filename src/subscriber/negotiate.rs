@@ -2,18 +2,15 @@
 //! answer, ICE/DTLS. On failure it says whether the server had made the subscription, so the caller
 //! undoes exactly what exists.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use otter_protocol::{ErrorCode, OtError};
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 
-use crate::rtc::peer::Peer;
+use crate::rtc::peer::{Peer, MEDIA_TIMEOUT};
 use crate::session::Session;
 use crate::session_core::Request;
-
-/// How long ICE and DTLS may take before subscribing fails with 1554.
-const MEDIA_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Negotiates `peer` with the server; `subscribe` makes the request from the offer. The error comes
 /// with whether the server made the subscription.

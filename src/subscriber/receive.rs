@@ -217,6 +217,7 @@ pub(crate) async fn receive_audio(
             continue;
         };
         stats.count_packet(packet.payload.len());
+        output.note_arrival(packet.header.timestamp);
         // Lost packets come back from the next one's FEC or are concealed: played, not skipped.
         let played = receiver.receive(
             packet.header.sequence_number,
