@@ -18,6 +18,8 @@ use std::time::{Duration, Instant};
 
 use rtc::interceptor::{BandwidthEstimator, EstimatorStats, Gcc, PacketReport};
 
+use super::loss_window::{self, LossWindow};
+
 /// Loss up to this is taken as the path's own (radio, a lossy hop), not as congestion: GCC's threshold
 /// for "losing badly".
 const INHERENT_LOSS_MAX: f64 = 0.10;
@@ -68,9 +70,14 @@ pub(crate) struct Estimator {
     recent: VecDeque<(Instant, f64)>,
     /// Since when the queue has stood above [`QUEUE_HIGH`].
     high_since: Option<Instant>,
-    /// The cap heavy loss set, while it holds, and when it last changed.
+    /// The cap heavy loss set, while it holds, when it last changed and when it was last cut.
     loss_cap: Option<f64>,
     loss_changed: Option<Instant>,
+    loss_cut: Option<Instant>,
+    /// Per-packet arrival, for the loss over the last second.
+    losses: LossWindow,
+    /// The estimate's floor: no cap takes it lower.
+    min: f64,
 }
 
 impl Estimator {
@@ -88,6 +95,9 @@ impl Estimator {
             high_since: None,
             loss_cap: None,
             loss_changed: None,
+            loss_cut: None,
+            losses: LossWindow::new(),
+            min,
         }
     }
 
@@ -192,31 +202,41 @@ impl Estimator {
         }
     }
 
-    /// Loss above [`INHERENT_LOSS_MAX`], in GCC's smoothed figure and in this batch alike, is
-    /// congestion: the rate is capped under what arrives, in proportion to the loss, at most every
-    /// [`LOSS_INTERVAL`]. Judging the batch too, and from what arrives rather than from the rate in
-    /// use, keeps the cap from compounding while the smoothed figure lags (measured: a step from
-    /// 2 Mbit/s to 300 kbit/s took the rate down to 20 kbit/s for 8 s). Below it the cap relaxes 5 %
-    /// per interval until the delay half is the lower again. Loss under it is the path's own (radio, a
-    /// lossy hop) and is left to retransmissions and FEC.
+    /// Loss above [`INHERENT_LOSS_MAX`] over the last second, counted per packet (`loss_window.rs`),
+    /// is congestion: the rate is capped under what arrives, in proportion to the loss. One cut per
+    /// window at most, and only once a second of arrivals has been measured: cutting again from
+    /// figures that still hold the loss the last cut answered compounds (a step from 2 Mbit/s to
+    /// 300 kbit/s took the rate to 20 kbit/s for 8 s), and a first batch of four packets with two
+    /// missing set a 6 kbit/s cap. Otherwise the cap relaxes 5 % per [`LOSS_INTERVAL`] until the
+    /// delay half is the lower again. Loss under the threshold is the path's own (radio, a lossy hop)
+    /// and is left to retransmissions and FEC.
     fn judge_loss(&mut self, now: Instant, reports: &[PacketReport]) {
-        let Some(average) = self.gcc.stats().packet_loss else {
-            return;
-        };
-        if reports.is_empty()
-            || self
-                .loss_changed
-                .is_some_and(|t| now.saturating_duration_since(t) < LOSS_INTERVAL)
+        for report in reports {
+            self.losses.note(report);
+        }
+        if self
+            .loss_changed
+            .is_some_and(|t| now.saturating_duration_since(t) < LOSS_INTERVAL)
         {
             return;
         }
-        let lost = reports.iter().filter(|r| !r.arrived).count();
-        let sample = lost as f64 / reports.len() as f64;
+        let measured = self
+            .first_ack
+            .is_some_and(|t| now.saturating_duration_since(t) >= RATE_WINDOW);
+        let Some(loss) = self.losses.loss(now).filter(|_| measured) else {
+            return;
+        };
         let received = self.received_bps(now);
-        if average > INHERENT_LOSS_MAX && sample > INHERENT_LOSS_MAX && received > 0.0 {
-            self.loss_cap = Some(received * (1.0 - 0.5 * sample.min(1.0)));
-            self.loss_changed = Some(now);
-            tracing::debug!(received, sample, average, cap = ?self.loss_cap, gcc = self.gcc.delay_based_bitrate(), "loss judge cuts");
+        if loss > INHERENT_LOSS_MAX && received > 0.0 {
+            let may_cut = self
+                .loss_cut
+                .is_none_or(|t| now.saturating_duration_since(t) >= loss_window::WINDOW);
+            if may_cut {
+                self.loss_cap = Some(received * (1.0 - 0.5 * loss.min(1.0)));
+                self.loss_cut = Some(now);
+                self.loss_changed = Some(now);
+                tracing::debug!(received, loss, cap = ?self.loss_cap, "loss judge cuts");
+            }
         } else if let Some(cap) = self.loss_cap {
             let relaxed = cap * 1.05;
             self.loss_cap = (relaxed < self.gcc.delay_based_bitrate()).then_some(relaxed);
@@ -248,7 +268,7 @@ impl BandwidthEstimator for Estimator {
         for cap in [self.cap, self.loss_cap].into_iter().flatten() {
             target = target.min(cap);
         }
-        target
+        target.max(self.min)
     }
 
     fn handle_timeout(&mut self, now: Instant) {

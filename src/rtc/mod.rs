@@ -3,6 +3,7 @@
 pub(crate) mod estimator;
 pub(crate) mod feedback_tap;
 pub(crate) mod ice;
+pub(crate) mod loss_window;
 pub(crate) mod network_stats;
 pub(crate) mod pacer;
 pub(crate) mod peer;
