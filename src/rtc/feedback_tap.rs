@@ -37,6 +37,15 @@ impl FeedbackTap {
     }
 }
 
+/// The send estimate the tap keeps, in bits per second; before the first feedback, what the estimator
+/// starts from.
+pub(crate) fn send_estimate(estimate: &AtomicU32) -> f64 {
+    match estimate.load(Ordering::Relaxed) {
+        0 => super::peer::INITIAL_ESTIMATE_BPS,
+        bps => bps as f64,
+    }
+}
+
 fn is_keyframe_request(p: &dyn rtc::rtcp::Packet) -> bool {
     let any = p.as_any();
     any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>()

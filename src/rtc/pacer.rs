@@ -10,13 +10,14 @@
 //! to drain, it is drained faster, as libwebrtc's pacer does.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::AtomicU32;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rtc::interceptor::{Interceptor, Packet, StreamInfo, TaggedPacket};
 use rtc::sansio::Protocol;
 
+use super::feedback_tap::send_estimate;
 use super::peer::PT_OPUS;
 
 /// Where the interceptor sits: webrtc-rs's own pacer slot, under the generators (the NACK responder,
@@ -30,8 +31,6 @@ const FACTOR: f64 = 2.5;
 const MAX_DELAY: Duration = Duration::from_secs(1);
 /// Unspent budget carried over, as time at the pacing rate: a few packets go back to back.
 const BURST: Duration = Duration::from_millis(5);
-/// Before the first estimate: what the estimator starts from (`peer.rs`).
-const NO_ESTIMATE_BPS: f64 = 500_000.0;
 /// Packets queued at most (a 4 MiB key frame in 1 200-byte packets fits); more is refused.
 const MAX_QUEUED: usize = 4_096;
 
@@ -126,10 +125,7 @@ impl VideoPacer {
     }
 
     fn estimate(&self) -> f64 {
-        match self.estimate.load(Ordering::Relaxed) {
-            0 => NO_ESTIMATE_BPS,
-            bps => bps as f64,
-        }
+        send_estimate(&self.estimate)
     }
 
     fn release(&mut self, now: Instant) {

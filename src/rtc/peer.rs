@@ -190,7 +190,7 @@ pub(crate) struct Peer {
 
 /// Where the congestion controller starts, before any feedback: a modest rate that every link worth a
 /// video call carries, so the first seconds do not flood a thin uplink. GCC ramps up from here.
-const INITIAL_ESTIMATE_BPS: f64 = 500_000.0;
+pub(crate) const INITIAL_ESTIMATE_BPS: f64 = 500_000.0;
 /// Its floor: audio plus a thumbnail of video still fit.
 const MIN_ESTIMATE_BPS: f64 = 40_000.0;
 /// Its ceiling: more than any layer we send.

@@ -12,12 +12,14 @@
 //! receiver's frame assembler gives up on that frame and asks for a key frame.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::AtomicU32;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rtc::interceptor::{Attribute, Interceptor, Packet, StreamInfo, TaggedPacket};
 use rtc::sansio::Protocol;
+
+use super::feedback_tap::send_estimate;
 
 /// Where the interceptor sits: under the NACK responder (4 000), which emits retransmissions, and
 /// above webrtc-rs's transport-wide numbering (2 000) and send history (1 000).
@@ -29,8 +31,6 @@ const SHARE: f64 = 0.15;
 const DEPTH: Duration = Duration::from_millis(250);
 /// The bucket holds at least this many bytes, so a thin link can still repair a packet or two.
 const MIN_DEPTH_BYTES: f64 = 2_400.0;
-/// Before the first estimate: what the estimator starts from (`peer.rs`).
-const NO_ESTIMATE_BPS: f64 = 500_000.0;
 
 /// A token bucket in bytes, filled at a share of the estimate (pure: time and the estimate are
 /// arguments).
@@ -114,10 +114,7 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for RetransmissionBudget {
         };
         // RTP header and payload; the rest of a packet's overhead is alike for all of them.
         if let Some(bytes) = retransmission {
-            let estimate = match self.estimate.load(Ordering::Relaxed) {
-                0 => NO_ESTIMATE_BPS,
-                bps => bps as f64,
-            };
+            let estimate = send_estimate(&self.estimate);
             if !self.budget.admit(msg.now, estimate, bytes) {
                 self.refused += 1;
                 if self.refused.is_power_of_two() {
