@@ -3,9 +3,9 @@
 //!
 //! Packets leave the publisher every 20 ms and arrive unevenly. Played the moment they are decoded,
 //! the first late packet empties the queue and the speaker gets silence. So the buffer holds a
-//! target: the spread of the packets' delays over the last [`JITTER_WINDOW`] packets (95th percentile
+//! target: the spread of the packets' delays over the last 250 packets (95th percentile
 //! over the lowest: the extra delay nineteen packets in twenty stay within) plus a base of
-//! [`BASE_MS`]; it plays only once that much is queued, and after running dry waits for it again.
+//! 30 ms; it plays only once that much is queued, and after running dry waits for it again.
 //! A queue grown well past the target (a burst after a stall) is cut back to it, cross-faded.
 //! Pure: the time of each arrival is an argument.
 
